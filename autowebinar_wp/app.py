@@ -1,0 +1,41 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from autowebinar_wp import db, logs
+from autowebinar_wp.config import load_config, normalise_and_validate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(
+    test_config: dict[str, Any] | None = None,
+    *,
+    config_file: str | None = None,
+    instance_path: str | None = None,
+) -> Flask:
+    """Build the app: config (defaults -> TOML -> env -> test_config), DB, blueprints."""
+    app = Flask(
+        "autowebinar_wp",
+        instance_relative_config=True,
+        instance_path=instance_path or os.environ.get("AUTOWEBINAR_INSTANCE_PATH") or None,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    load_config(app.config, config_file)
+    if test_config:
+        app.config.from_mapping(test_config)
+    normalise_and_validate(app.config, app.instance_path)
+    logs.configure(app.config["LOG_LEVEL"])
+    db.init_app(app)
+
+    from autowebinar_wp.web import register
+
+    register(app)
+    return app

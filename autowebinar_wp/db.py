@@ -1,0 +1,109 @@
+"""One SQLAlchemy Engine per process, and the embedded SQLite default.
+
+On MySQL/MariaDB nothing is ever created or altered: the WordPress schema is WordPress's.
+Only in embedded mode (no DATABASE_URL) do we create a SQLite file in the instance folder
+with a `wp_usermeta`-shaped table and WordPress's two indexes, so the demo runs anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from autowebinar_wp.errors import ConfigError
+from autowebinar_wp.store import UserMetaStore, usermeta_table
+
+EMBEDDED_DB_NAME = "autowebinar.sqlite3"
+
+
+def embedded_url(instance_path: str) -> str:
+    return "sqlite:///" + str(Path(instance_path) / EMBEDDED_DB_NAME)
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """An engine with the settings WordPress's database needs (utf8mb4, pre-ping, recycle)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError([f"DATABASE_URL is not a valid SQLAlchemy URL: {exc}"]) from exc
+    backend = parsed.get_backend_name()
+    if backend in ("mysql", "mariadb"):
+        if parsed.get_driver_name() not in ("pymysql", "default", "mysqldb"):
+            raise ConfigError(["DATABASE_URL: use the PyMySQL driver, mysql+pymysql://..."])
+        if "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_recycle=3600,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+        )
+    if backend == "sqlite":
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+        _sqlite_transactions(engine)
+        return engine
+    raise ConfigError(
+        [f"DATABASE_URL: {backend} is not supported; WordPress runs on MySQL or MariaDB"]
+    )
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """Let SQLAlchemy, not pysqlite, emit BEGIN, and make it BEGIN IMMEDIATE.
+
+    pysqlite's legacy transaction handling defers BEGIN until the first write, so two
+    processes could both read a stale state and then race; IMMEDIATE takes the write lock
+    at BEGIN, which serialises read-modify-write across processes.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_embedded_schema(engine: Engine, prefix: str) -> None:
+    """Embedded mode only: the wp_usermeta-shaped table and WordPress's indexes."""
+    assert engine.dialect.name == "sqlite", "never create tables in the WordPress database"
+    usermeta_table(prefix).metadata.create_all(engine, checkfirst=True)
+
+
+def init_app(app: Flask) -> None:
+    config = app.config
+    embedded = not config.get("DATABASE_URL")
+    if embedded:
+        os.makedirs(app.instance_path, exist_ok=True)
+        url = embedded_url(app.instance_path)
+    else:
+        url = str(config["DATABASE_URL"])
+    engine = make_engine(url, pool_size=int(config.get("DB_POOL_SIZE", 5)))
+    if embedded:
+        create_embedded_schema(engine, config["TABLE_PREFIX"])
+    app.extensions["autowebinar.engine"] = engine
+    app.extensions["autowebinar.store"] = UserMetaStore(
+        engine, config["TABLE_PREFIX"], config["REF_META_KEYS"]
+    )
+    app.extensions["autowebinar.embedded"] = embedded
+
+
+def get_store(app: Flask | None = None) -> UserMetaStore:
+    store: UserMetaStore = (app or current_app).extensions["autowebinar.store"]
+    return store
+
+
+def get_engine(app: Flask | None = None) -> Engine:
+    engine: Engine = (app or current_app).extensions["autowebinar.engine"]
+    return engine

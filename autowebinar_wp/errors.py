@@ -1,0 +1,104 @@
+"""One exception tree. Every error a client can cause maps to a status and a stable code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AutowebinarError(Exception):
+    """Base error: `status` and `code` are rendered as the contract's JSON error."""
+
+    status = 500
+    code = "internal_error"
+    message = "Internal error."
+
+    def __init__(self, message: str | None = None, **context: Any) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.context = context
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+class ConfigError(AutowebinarError):
+    """The configuration cannot run (a missing secret, a bad value)."""
+
+    code = "config_error"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("Invalid configuration:\n  - " + "\n  - ".join(problems))
+        self.problems = problems
+
+
+class ForbiddenKeyError(AutowebinarError):
+    """A write outside the autowebinar_* namespace was attempted (a programming error)."""
+
+    code = "forbidden_key"
+
+
+class BadRequest(AutowebinarError):
+    status = 400
+    code = "bad_request"
+    message = "The request is malformed."
+
+
+class InvalidPosition(BadRequest):
+    code = "invalid_position"
+    message = "position_sec must be a finite, non-negative number of seconds."
+
+
+class PayloadTooLarge(AutowebinarError):
+    status = 413
+    code = "payload_too_large"
+    message = "The request body is too large."
+
+
+class Unauthorized(AutowebinarError):
+    status = 401
+    code = "unauthorized"
+    message = "A valid token is required."
+
+
+class TokenExpired(Unauthorized):
+    code = "token_expired"
+    message = "The token has expired; reload the page to get a new one."
+
+
+class Forbidden(AutowebinarError):
+    status = 403
+    code = "forbidden"
+    message = "This token does not allow that."
+
+
+class NotFound(AutowebinarError):
+    status = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class Conflict(AutowebinarError):
+    status = 409
+    code = "conflict"
+
+
+class CtaNotVisible(Conflict):
+    code = "cta_not_visible"
+    message = "The call to action is not available yet."
+
+
+class NoSession(Conflict):
+    code = "no_session"
+    message = "Join the webinar first."
+
+
+class RateLimited(AutowebinarError):
+    status = 429
+    code = "rate_limited"
+    message = "Too many requests; slow down."
+
+
+class ServiceUnavailable(AutowebinarError):
+    status = 503
+    code = "unavailable"
+    message = "The service is temporarily unavailable."

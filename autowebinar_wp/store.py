@@ -1,0 +1,238 @@
+"""The usermeta store: WordPress's `{prefix}usermeta` table through SQLAlchemy Core.
+
+Rules this module enforces (DESIGN §3, WORDPRESS_FACTS.md):
+* The table is declared, never reflected, and never created on MySQL/MariaDB.
+* One SELECT loads a user's whole autowebinar_* state plus the read-only referral keys.
+* A save writes only the keys that changed: at most one UPDATE (all changed keys, CASE on
+  meta_key) and one multi-row INSERT (keys the user does not have yet).
+* `UPDATE ... WHERE user_id = ? AND meta_key = ?` touches every copy of a key, so rows that
+  WordPress duplicated (it has no unique key, see `update_metadata()` in wp-includes/meta.php)
+  stay equal, exactly as WordPress's own `update_user_meta()` keeps them.
+* Nothing outside `WRITABLE_KEYS` can be written, and this module has no DELETE at all.
+
+Functions take the connection first and never commit; `UserMetaStore.transaction()` owns
+the transaction and the per-user lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    case,
+    select,
+    text,
+)
+from sqlalchemy.dialects.mysql import LONGTEXT
+
+from autowebinar_wp.codec import decode_state, encode_state
+from autowebinar_wp.errors import ForbiddenKeyError, ServiceUnavailable
+from autowebinar_wp.state import META_KEYS, META_PREFIX, WRITABLE_KEYS, State
+
+log = logging.getLogger(__name__)
+
+LOCK_TIMEOUT_SEC = 5
+
+
+@lru_cache(maxsize=16)
+def usermeta_table(prefix: str) -> Table:
+    """WordPress's exact usermeta columns (wp-admin/includes/schema.php, `$users_multi_table`)."""
+    metadata = MetaData()
+    table = Table(
+        f"{prefix}usermeta",
+        metadata,
+        Column(
+            "umeta_id",
+            BigInteger().with_variant(Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        Column("user_id", BigInteger, nullable=False, server_default="0"),
+        Column("meta_key", String(255), nullable=True),
+        Column("meta_value", Text().with_variant(LONGTEXT(), "mysql", "mariadb"), nullable=True),
+    )
+    # WordPress's indexes; declared so the embedded SQLite table matches (KEY meta_key(191)).
+    Index("user_id", table.c.user_id)
+    Index("meta_key", table.c.meta_key, mysql_length=191, mariadb_length=191)
+    return table
+
+
+def guard_keys(keys: Iterable[str]) -> None:
+    """The write boundary: only our seven keys, ever."""
+    for key in keys:
+        if key not in WRITABLE_KEYS or not key.startswith(META_PREFIX):
+            raise ForbiddenKeyError(f"refusing to write meta_key {key!r}: not an AutoWebinar key")
+
+
+@dataclass
+class Loaded:
+    """One user's rows as read: the state plus what the next save needs to know."""
+
+    user_id: int
+    state: State
+    raw: dict[str, str | None] = field(default_factory=dict)  # oldest copy, as WordPress reads
+    copies: dict[str, int] = field(default_factory=dict)  # rows per key (duplicates > 1)
+    unequal: set[str] = field(default_factory=set)  # keys whose copies disagree
+    ref: dict[str, str] = field(default_factory=dict)  # referral keys, read-only
+
+
+def load(conn: Connection, table: Table, user_id: int, ref_keys: Sequence[str] = ()) -> Loaded:
+    """One SELECT for the user's autowebinar_* rows and the referral keys."""
+    keys = list(META_KEYS.values()) + [k for k in ref_keys if k not in WRITABLE_KEYS]
+    rows = conn.execute(
+        select(table.c.meta_key, table.c.meta_value)
+        .where(table.c.user_id == user_id, table.c.meta_key.in_(keys))
+        .order_by(table.c.umeta_id)
+    ).all()
+    raw: dict[str, str | None] = {}
+    copies: dict[str, int] = {}
+    unequal: set[str] = set()
+    ref: dict[str, str] = {}
+    for key, value in rows:
+        if key in WRITABLE_KEYS:
+            if key in raw:
+                if raw[key] != value:
+                    unequal.add(key)
+            else:
+                # get_user_meta($id, $key, true) returns the lowest umeta_id (meta.php:658).
+                raw[key] = value
+            copies[key] = copies.get(key, 0) + 1
+        elif key not in ref:
+            ref[key] = value or ""
+    if unequal:
+        log.warning(
+            "duplicate usermeta rows with different values; the next save makes them equal",
+            extra={"user_id": user_id, "meta_keys": sorted(unequal)},
+        )
+    return Loaded(user_id, decode_state(raw, user_id), raw, copies, unequal, ref)
+
+
+def changes(loaded: Loaded, new: State) -> dict[str, str]:
+    """The keys a save must write: changed values, plus duplicates that disagree."""
+    wanted = encode_state(new)
+    return {
+        key: value
+        for key, value in wanted.items()
+        if loaded.raw.get(key) != value or key in loaded.unequal
+    }
+
+
+def save(conn: Connection, table: Table, loaded: Loaded, new: State) -> int:
+    """Write what changed; returns the number of statements issued (0, 1 or 2)."""
+    diff = changes(loaded, new)
+    guard_keys(diff)
+    if not diff:
+        return 0
+    statements = 0
+    to_update = {k: v for k, v in diff.items() if k in loaded.copies}
+    to_insert = {k: v for k, v in diff.items() if k not in loaded.copies}
+    if to_update:
+        ordered = sorted(to_update)
+        value_expr: Any = (
+            bindparam("v0", to_update[ordered[0]])
+            if len(ordered) == 1
+            else case(
+                {key: bindparam(f"v{i}", to_update[key]) for i, key in enumerate(ordered)},
+                value=table.c.meta_key,
+            )
+        )
+        conn.execute(
+            table.update()
+            .where(table.c.user_id == loaded.user_id, table.c.meta_key.in_(ordered))
+            .values(meta_value=value_expr)
+        )
+        statements += 1
+    if to_insert:
+        conn.execute(
+            table.insert(),
+            [
+                {"user_id": loaded.user_id, "meta_key": key, "meta_value": to_insert[key]}
+                for key in sorted(to_insert)
+            ],
+        )
+        statements += 1
+    return statements
+
+
+class UserMetaStore:
+    """Per-user serialised transactions over one engine and one usermeta table."""
+
+    def __init__(self, engine: Engine, prefix: str, ref_keys: Sequence[str] = ()) -> None:
+        self.engine = engine
+        self.table = usermeta_table(prefix)
+        self.ref_keys = tuple(ref_keys)
+        self.is_mysql = engine.dialect.name in ("mysql", "mariadb")
+        # GET_LOCK names are server-wide (max 64 chars): scope them to database + table.
+        scope = f"{engine.url.database}:{self.table.name}".encode()
+        self._lock_prefix = "autowebinar:" + hashlib.sha1(scope).hexdigest()[:16] + ":"  # noqa: S324
+
+    def lock_name(self, user_id: int) -> str:
+        return f"{self._lock_prefix}{user_id}"
+
+    @contextmanager
+    def transaction(self, user_id: int) -> Iterator[Connection]:
+        """A transaction during which no other process can change this user's state.
+
+        MySQL/MariaDB: a named lock, `GET_LOCK('autowebinar:<db+table>:<user_id>')`, taken
+        before the first read. Why not `SELECT ... FOR UPDATE`: usermeta has no unique key
+        on (user_id, meta_key), so a locking read of a user with no autowebinar rows yet
+        takes only gap locks, which InnoDB grants to two transactions at once; both then
+        INSERT and one dies in a deadlock (or, with the `user_id` index, the locking read
+        also locks the user's other WordPress rows such as capabilities, and neighbouring
+        gaps). A named lock serialises exactly one user's AutoWebinar writes, touches no
+        WordPress row, and cannot deadlock with WordPress's own queries. It is taken before
+        the SELECT, so the REPEATABLE READ snapshot is created after the previous holder
+        committed. Released after COMMIT; the server also drops it if the connection dies.
+
+        SQLite (embedded): BEGIN IMMEDIATE takes the database write lock up front.
+        """
+        with self.engine.connect() as conn:
+            if not self.is_mysql:
+                with conn.begin():  # BEGIN IMMEDIATE, see db.py
+                    yield conn
+                return
+            name = self.lock_name(user_id)
+            got = conn.execute(
+                text("SELECT GET_LOCK(:name, :timeout)"),
+                {"name": name, "timeout": LOCK_TIMEOUT_SEC},
+            ).scalar()
+            if got != 1:
+                conn.rollback()
+                raise ServiceUnavailable("This viewer's state is busy; try again.")
+            try:
+                yield conn
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                conn.execute(text("DO RELEASE_LOCK(:name)"), {"name": name})
+                conn.commit()
+
+    def load(self, conn: Connection, user_id: int) -> Loaded:
+        return load(conn, self.table, user_id, self.ref_keys)
+
+    def save(self, conn: Connection, loaded: Loaded, new: State) -> int:
+        return save(conn, self.table, loaded, new)
+
+    def read(self, user_id: int) -> Loaded:
+        """A plain read without the lock (for views that do not write)."""
+        with self.engine.connect() as conn:
+            return self.load(conn, user_id)

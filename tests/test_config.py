@@ -1,0 +1,102 @@
+import pytest
+
+from autowebinar_wp import create_app
+from autowebinar_wp.errors import ConfigError
+
+SECRET = "s" * 40
+
+
+def make(tmp_path, monkeypatch, env=None, test_config=None, toml=None):
+    for key in list(__import__("os").environ):
+        if key.startswith("AUTOWEBINAR_") and key != "AUTOWEBINAR_TEST_MYSQL_URL":
+            monkeypatch.delenv(key)
+    for key, value in (env or {}).items():
+        monkeypatch.setenv(key, value)
+    config_file = None
+    if toml is not None:
+        config_file = tmp_path / "autowebinar.toml"
+        config_file.write_text(toml)
+    return create_app(test_config, config_file=str(config_file) if config_file else None,
+                      instance_path=str(tmp_path / "instance"))
+
+
+def test_defaults_then_toml_then_env(tmp_path, monkeypatch) -> None:
+    app = make(
+        tmp_path, monkeypatch,
+        env={"AUTOWEBINAR_EMBED_SECRET": SECRET, "AUTOWEBINAR_VIDEO_DURATION_SEC": "120",
+             "AUTOWEBINAR_REF_META_KEYS": "ref,wh_ref"},
+        toml='TITLE = "From TOML"\nVIDEO_DURATION_SEC = 90\nLOCALE = "en"\n',
+    )
+    assert app.config["TITLE"] == "From TOML"
+    assert app.config["VIDEO_DURATION_SEC"] == 120  # env beats TOML
+    assert app.config["CTA_AT_SEC"] == 120  # defaults to the end of the video
+    assert app.config["LOCALE"] == "en"
+    assert app.config["REF_META_KEYS"] == ["ref", "wh_ref"]
+    assert app.config["TABLE_PREFIX"] == "wp_"
+
+
+def test_missing_secret_outside_demo_is_a_clear_error(tmp_path, monkeypatch) -> None:
+    with pytest.raises(ConfigError) as info:
+        make(tmp_path, monkeypatch)
+    assert "EMBED_SECRET is not set" in str(info.value)
+
+
+def test_demo_mode_generates_and_keeps_secrets(tmp_path, monkeypatch) -> None:
+    first = make(tmp_path, monkeypatch, env={"AUTOWEBINAR_DEMO": "1"})
+    second = make(tmp_path, monkeypatch, env={"AUTOWEBINAR_DEMO": "true"})
+    assert len(first.config["EMBED_SECRET"]) >= 32
+    assert first.config["EMBED_SECRET"] == second.config["EMBED_SECRET"]
+    assert first.config["WEBHOOK_SECRET"].startswith("whsec_")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AUTOWEBINAR_EMBED_SECRET": "short"}, "at least 32"),
+        ({"AUTOWEBINAR_TABLE_PREFIX": "wp_; DROP TABLE x"}, "TABLE_PREFIX"),
+        ({"AUTOWEBINAR_VIDEO_DURATION_SEC": "0"}, "VIDEO_DURATION_SEC must be >= 1"),
+        ({"AUTOWEBINAR_VIDEO_DURATION_SEC": "ten"}, "VIDEO_DURATION_SEC must be an integer"),
+        ({"AUTOWEBINAR_CTA_AT_SEC": "999"}, "CTA_AT_SEC (999) is after the end"),
+        ({"AUTOWEBINAR_LOCALE": "de"}, "LOCALE must be one of"),
+        ({"AUTOWEBINAR_WEBHOOK_URLS": "https://h.example/x"}, "WEBHOOK_SECRET is not"),
+        ({"AUTOWEBINAR_WEBHOOK_URLS": "ftp://h.example/x"}, "not http(s)"),
+        ({"AUTOWEBINAR_CORE_WEBHOOK_SECRET": "plain"}, "whsec_"),
+        ({"AUTOWEBINAR_CTA_URL": "https://p.example/{email}"}, "placeholders"),
+        ({"AUTOWEBINAR_REF_META_KEYS": "ref,autowebinar_x"}, "REF_META_KEYS"),
+        ({"AUTOWEBINAR_DATABASE_URL": "postgresql://localhost/x"}, "not supported"),
+        ({"AUTOWEBINAR_FRAME_ANCESTORS": "https://a.example; script-src *"}, "FRAME_ANCESTORS"),
+    ],
+)
+def test_bad_values_are_reported(tmp_path, monkeypatch, env, message) -> None:
+    env = {"AUTOWEBINAR_EMBED_SECRET": SECRET, **env}
+    with pytest.raises(ConfigError) as info:
+        make(tmp_path, monkeypatch, env=env)
+    assert message in str(info.value)
+
+
+def test_bad_toml_is_a_config_error(tmp_path, monkeypatch) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        make(tmp_path, monkeypatch, env={"AUTOWEBINAR_EMBED_SECRET": SECRET}, toml="TITLE = ")
+
+
+def test_embedded_default_creates_sqlite_in_instance(tmp_path, monkeypatch) -> None:
+    app = make(tmp_path, monkeypatch, env={"AUTOWEBINAR_EMBED_SECRET": SECRET})
+    assert app.extensions["autowebinar.embedded"] is True
+    assert (tmp_path / "instance" / "autowebinar.sqlite3").exists()
+    with app.extensions["autowebinar.engine"].connect() as conn:
+        indexes = {r[1] for r in conn.exec_driver_sql("PRAGMA index_list('wp_usermeta')")}
+    assert {"user_id", "meta_key"} <= indexes
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_healthz_is_503_when_the_database_is_down(tmp_path, monkeypatch) -> None:
+    app = make(
+        tmp_path, monkeypatch,
+        env={"AUTOWEBINAR_EMBED_SECRET": SECRET,
+             "AUTOWEBINAR_DATABASE_URL": "mysql+pymysql://nobody@127.0.0.1:1/none"},
+    )
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "unavailable"
