@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from autowebinar_wp import db, logs
+from autowebinar_wp import db, logs, runtime
 from autowebinar_wp.config import load_config, normalise_and_validate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +34,7 @@ def create_app(
     normalise_and_validate(app.config, app.instance_path)
     logs.configure(app.config["LOG_LEVEL"])
     db.init_app(app)
+    runtime.init_app(app)
 
     from autowebinar_wp.web import register
 

@@ -73,16 +73,78 @@ def serve(config_file: str | None, host: str, port: int, workers: int, threads: 
     _serve({"config_file": config_file}, host, port, workers, threads)
 
 
+DEMO_DEFAULTS = {
+    "AUTOWEBINAR_DEMO": "1",
+    "AUTOWEBINAR_TITLE": "AutoWebinar demo",
+    "AUTOWEBINAR_VIDEO_DURATION_SEC": "60",
+    "AUTOWEBINAR_CTA_AT_SEC": "30",
+    "AUTOWEBINAR_HEARTBEAT_SEC": "5",
+    "AUTOWEBINAR_CTA_URL": "https://partner.example/offer?ref={ref_id}&user={user_id}",
+    "AUTOWEBINAR_LIVE_WEBINARS_URL": "https://site.example/webinars/",
+    "AUTOWEBINAR_SITE_URL": "https://site.example/",
+}
+
+
+def seed_demo_referrals(app: Any) -> None:
+    """Embedded demo only: give demo users a Core-style `ref` so events carry a ref_id.
+
+    This writes to the private SQLite file of the demo, never to a WordPress database.
+    """
+    from sqlalchemy import select
+
+    from autowebinar_wp.db import get_engine, get_store
+
+    if not app.extensions["autowebinar.embedded"]:
+        return
+    table = get_store(app).table
+    with get_engine(app).begin() as conn:
+        have = set(conn.execute(select(table.c.user_id).where(table.c.meta_key == "ref")).scalars())
+        rows = [{"user_id": uid, "meta_key": "ref", "meta_value": "demo-landing"}
+                for uid in range(1, 101) if uid not in have]
+        if rows:
+            conn.execute(table.insert(), rows)
+
+
 @main.command()
 @config_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 def demo(config_file: str | None, host: str, port: int) -> None:
-    """Run on the embedded default (SQLite, demo video, demo secrets) and print a link."""
-    os.environ.setdefault("AUTOWEBINAR_DEMO", "1")
+    """Run on the embedded default (SQLite, demo video, demo secrets) and print the links."""
+    from autowebinar_wp import tokens
+
+    for key, value in DEMO_DEFAULTS.items():
+        os.environ.setdefault(key, value)
     app = load_app(config_file)
-    if not app.extensions["autowebinar.embedded"]:
+    if app.extensions["autowebinar.embedded"]:
+        seed_demo_referrals(app)
+    else:
         click.echo("note: DATABASE_URL is set, so the demo uses that database.", err=True)
     base = f"http://{host}:{port}"
-    click.echo(f"AutoWebinar demo on {base}  (health: {base}/healthz)")
+    secret = app.config["EMBED_SECRET"]
+    viewer = tokens.mint(secret, 1, "viewer", 3600)
+    admin = tokens.mint(secret, 1, "admin", 3600)
+    click.echo(f"\nAutoWebinar demo (embedded SQLite in {app.instance_path})\n")
+    click.echo(f"  Demo site page : {base}/demo")
+    click.echo(f"  Player         : {base}/embed?token={viewer}")
+    if "admin.dashboard" in app.view_functions:
+        click.echo(f"  Admin          : {base}/admin?token={admin}")
+    click.echo("\n  Links are valid for an hour; /demo mints fresh ones. Ctrl+C stops.\n")
     _serve({"config_file": config_file}, host, port, 1, 8)
+
+
+@main.command()
+@config_option
+@click.option("--user-id", required=True, type=click.IntRange(min=1),
+              help="WordPress user id (the token's sub).")
+@click.option("--admin", is_flag=True, help="Mint an admin token (role=admin).")
+@click.option("--ttl", default=None, type=click.IntRange(min=1, max=86400),
+              help="Lifetime in seconds (default TOKEN_DEFAULT_TTL_SEC).")
+def token(config_file: str | None, user_id: int, admin: bool, ttl: int | None) -> None:
+    """Mint a viewer or admin token signed with EMBED_SECRET (prints only the token)."""
+    from autowebinar_wp import tokens
+
+    app = load_app(config_file)
+    lifetime = ttl or app.config["TOKEN_DEFAULT_TTL_SEC"]
+    click.echo(tokens.mint(app.config["EMBED_SECRET"], user_id,
+                           "admin" if admin else "viewer", lifetime))

@@ -7,14 +7,20 @@ AUTOWEBINAR_REQUIRE_MYSQL=1, which turns "no server" into a failure instead of a
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.test import TestResponse
 
+from autowebinar_wp import create_app, tokens
 from autowebinar_wp.db import create_embedded_schema, embedded_url, make_engine
 from autowebinar_wp.store import UserMetaStore
 from tests.wordpress_fixtures import WP_USERMETA_DDL, foreign_checksum, seed
@@ -66,8 +72,12 @@ class Backend:
     def store(self) -> UserMetaStore:
         return UserMetaStore(self.engine, PREFIX, REF_KEYS)
 
-    def new_user(self) -> int:
-        return next(self.ids)
+    def new_user(self, where: Callable[[int], bool] = lambda uid: True) -> int:
+        """A user id no other test has touched (optionally one whose seeded meta fits)."""
+        uid = next(self.ids)
+        while not where(uid):
+            uid = next(self.ids)
+        return uid
 
     def rows(self, user_id: int) -> list[tuple[str, str | None]]:
         with self.engine.connect() as conn:
@@ -135,3 +145,82 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     yield b
     assert b.checksum() == before, "a row outside the autowebinar_* namespace changed"
     b.engine.dispose()
+
+
+# ---- the app on a backend, with an injectable clock and captured events -------------------
+
+SECRET = "test-embed-secret-0123456789abcdef0123456789"
+T0 = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    def __init__(self, start: datetime = T0) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> datetime:
+        self.current += timedelta(seconds=seconds)
+        return self.current
+
+
+@dataclass
+class Harness:
+    app: Flask
+    backend: Backend
+    clock: FakeClock
+    events: list[tuple[int, str, int | None]] = field(default_factory=list)
+
+    @property
+    def client(self) -> FlaskClient:
+        return self.app.test_client()
+
+    def token(self, user_id: int, role: str = "viewer", ttl: int = 600) -> str:
+        return tokens.mint(SECRET, user_id, role, ttl, now=self.clock().timestamp())
+
+    def post(self, path: str, user_id: int | None = None, token: str | None = None,
+             **kwargs: Any) -> TestResponse:
+        headers = kwargs.pop("headers", {})
+        if token is None and user_id is not None:
+            token = self.token(user_id)
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.client.post(path, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def make_harness(backend: Backend, tmp_path: Path) -> Iterator[Callable[..., Harness]]:
+    made: list[Harness] = []
+
+    def factory(**overrides: Any) -> Harness:
+        config = {
+            "DATABASE_URL": backend.url if backend.name == "mysql" else None,
+            "EMBED_SECRET": SECRET,
+            "VIDEO_DURATION_SEC": 100,
+            "CTA_AT_SEC": 60,
+            "HEARTBEAT_SEC": 10,
+            "CTA_URL": "https://partner.example/go?ref={ref_id}&u={user_id}",
+            "LOCALE": "en",
+            **overrides,
+        }
+        instance = backend.instance_path or str(tmp_path / f"instance-{len(made)}")
+        app = create_app(config, instance_path=instance)
+        harness = Harness(app, backend, FakeClock())
+        app.extensions["autowebinar.clock"] = harness.clock
+
+        def record(user_id: int, events: Any, ref: dict[str, str]) -> None:
+            harness.events.extend((user_id, e.name, e.milestone) for e in events)
+
+        app.extensions["autowebinar.emit"] = record
+        made.append(harness)
+        return harness
+
+    yield factory
+    for harness in made:
+        harness.app.extensions["autowebinar.engine"].dispose()
+
+
+@pytest.fixture
+def harness(make_harness: Callable[..., Harness]) -> Harness:
+    return make_harness()

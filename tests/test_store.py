@@ -45,10 +45,12 @@ def write(backend, user_id: int, new: State) -> Loaded:
 
 
 def test_empty_user_loads_defaults_and_ref_keys(backend) -> None:
-    uid = 10  # seeded: ref (10 % 3 != 0), wh_ref (even), invited_by (10 % 5 == 0)
+    # seeded: ref (uid % 3 != 0), wh_ref (even), invited_by (uid % 5 == 0)
+    uid = backend.new_user(where=lambda u: u % 10 == 0 and u % 3 != 0)
     loaded = backend.store.read(uid)
     assert loaded.state == State()
-    assert loaded.ref == {"ref": "partner-10", "wh_ref": "wh-0", "invited_by": "2"}
+    assert loaded.ref == {"ref": f"partner-{uid % 11}", "wh_ref": "wh-0",
+                          "invited_by": str(uid // 5)}
 
 
 def test_first_save_inserts_once_and_reads_back(backend) -> None:

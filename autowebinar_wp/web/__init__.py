@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
+from flask_babel import Babel
+from flask_limiter import Limiter
 from werkzeug.exceptions import HTTPException
 
 from autowebinar_wp.errors import AutowebinarError
 
 log = logging.getLogger(__name__)
+
+# Werkzeug's names for a few statuses, mapped to our stable codes.
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+               413: "payload_too_large", 415: "unsupported_media_type", 429: "rate_limited"}
 
 
 def error_response(code: str, message: str, status: int) -> Response:
@@ -18,10 +26,63 @@ def error_response(code: str, message: str, status: int) -> Response:
     return response
 
 
-def register(app: Flask) -> None:
-    from autowebinar_wp.web import health
+def log_events(user_id: int, events: Sequence[Any], ref: dict[str, str]) -> None:
+    """The default event sink until the dispatcher is configured: a structured log line."""
+    from autowebinar_wp.events import event_id
 
+    for event in events:
+        log.info("event", extra={"event": event.name, "user_id": user_id,
+                                 "event_id": event_id(event.session_id, event.name,
+                                                      event.milestone)})
+
+
+def security_headers(response: Response) -> Response:
+    ancestors = current_app.config["FRAME_ANCESTORS"]
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # The embed URL carries a token: never send it onwards in a Referer.
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.mimetype == "text/html":
+        media = " ".join(sorted({"'self'", *current_app.config["VIDEO_ORIGINS"]}))
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"media-src {media} blob:; connect-src 'self'; font-src 'self'; "
+            f"base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}",
+        )
+    if request.path.startswith(("/api/", "/embed", "/admin")):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def register(app: Flask) -> None:
+    from urllib.parse import urlsplit
+
+    from autowebinar_wp.web import health, viewer
+
+    app.config["VIDEO_ORIGINS"] = sorted(
+        {f"{p.scheme}://{p.netloc}" for p in map(urlsplit, app.config["VIDEO_URL"]) if p.netloc}
+    )
+    app.extensions.setdefault("autowebinar.emit", log_events)
+    Babel(app, locale_selector=lambda: current_app.config["LOCALE"],
+          default_domain="messages")
+    limiter = Limiter(
+        key_func=viewer.rate_limit_key,
+        app=app,
+        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+        headers_enabled=True,
+    )
     app.register_blueprint(health.bp)
+    app.register_blueprint(viewer.bp)
+    if app.config["DEMO"]:
+        from autowebinar_wp.web import demo
+
+        app.register_blueprint(demo.bp)
+    # The per-user heartbeat limit: a script cannot flood the database through one token.
+    limited: Any = limiter.limit(
+        lambda: current_app.config["HEARTBEAT_RATE_LIMIT"], key_func=viewer.rate_limit_key
+    )(app.view_functions["viewer.heartbeat"])
+    app.view_functions["viewer.heartbeat"] = limited
+    app.after_request(security_headers)
 
     @app.errorhandler(AutowebinarError)
     def _app_error(exc: AutowebinarError) -> Response:
@@ -31,8 +92,12 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
-        code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(code, exc.description or exc.name, exc.code or 500)
+        status = exc.code or 500
+        code = _HTTP_CODES.get(status) or (exc.name or "error").lower().replace(" ", "_")
+        message = exc.description or exc.name
+        if status == 429:
+            message = "Too many requests; slow down."
+        return error_response(code, message, status)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
