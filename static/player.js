@@ -209,9 +209,11 @@
       setCta(r.cta_visible);
       if (r.completed) { finish(); return; }
       // The server's position is authoritative: snap back only on a real difference.
-      if (r.position_sec < video.currentTime - 3) {
-        st.lastGood = r.position_sec;
-        seekTo(r.position_sec);
+      // (It lags the picture by up to one heartbeat, so what we played ourselves counts.)
+      var honest = Math.max(r.position_sec, Math.min(st.lastGood, r.position_sec + 3));
+      if (video.currentTime > honest + 3) {
+        st.lastGood = honest;
+        seekTo(honest);
       }
       if (video.ended) { video.play(); }
     }).catch(function (err) { st.inFlight = false; failed(err); });

@@ -1,0 +1,59 @@
+<?php
+/**
+ * Plugin Name:       AutoWebinar
+ * Description:       Shows an honest automated webinar (a recording, labelled as such) from the AutoWebinar service with the [autowebinar] shortcode, and viewing progress in wp-admin. Configured in wp-config.php; writes nothing to the database.
+ * Version:           1.0.0
+ * Requires at least: 6.0
+ * Requires PHP:      7.4
+ * Author:            autowebinar-wp
+ * License:           MIT
+ * License URI:       https://opensource.org/licenses/MIT
+ * Text Domain:       autowebinar
+ * Domain Path:       /languages
+ *
+ * @package AutoWebinar
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+define( 'AUTOWEBINAR_PLUGIN_VERSION', '1.0.0' );
+define( 'AUTOWEBINAR_PLUGIN_FILE', __FILE__ );
+define( 'AUTOWEBINAR_PLUGIN_DIR', plugin_dir_path( __FILE__ ) );
+
+require_once AUTOWEBINAR_PLUGIN_DIR . 'includes/class-autowebinar-config.php';
+require_once AUTOWEBINAR_PLUGIN_DIR . 'includes/class-autowebinar-token.php';
+require_once AUTOWEBINAR_PLUGIN_DIR . 'includes/class-autowebinar-progress.php';
+require_once AUTOWEBINAR_PLUGIN_DIR . 'includes/class-autowebinar-shortcode.php';
+
+/**
+ * Mints a signed embed token (HS256 JWT) for a WordPress user.
+ *
+ * @param int    $user_id WordPress user id (the token's `sub`, as a string).
+ * @param string $role    'viewer' or 'admin'.
+ * @return string|WP_Error The token, or a WP_Error when the plugin is not configured.
+ */
+function autowebinar_mint_token( $user_id, $role = 'viewer' ) {
+	if ( ! Autowebinar_Config::is_configured() ) {
+		return new WP_Error(
+			'autowebinar_not_configured',
+			implode( ' ', Autowebinar_Config::problems() )
+		);
+	}
+	return Autowebinar_Token::for_user( (int) $user_id, (string) $role );
+}
+
+/**
+ * Loads translations and registers the shortcode.
+ */
+function autowebinar_init() {
+	load_plugin_textdomain( 'autowebinar', false, dirname( plugin_basename( AUTOWEBINAR_PLUGIN_FILE ) ) . '/languages' );
+	Autowebinar_Shortcode::register();
+}
+add_action( 'init', 'autowebinar_init' );
+
+if ( is_admin() ) {
+	require_once AUTOWEBINAR_PLUGIN_DIR . 'includes/admin/class-autowebinar-admin.php';
+	require_once AUTOWEBINAR_PLUGIN_DIR . 'includes/admin/class-autowebinar-users.php';
+	Autowebinar_Admin::register();
+	Autowebinar_Users::register();
+}
