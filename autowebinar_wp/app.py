@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from autowebinar_wp import db, logs, runtime
+from autowebinar_wp import db, logs, outbox, runtime
 from autowebinar_wp.config import load_config, normalise_and_validate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,7 @@ def create_app(
     logs.configure(app.config["LOG_LEVEL"])
     db.init_app(app)
     runtime.init_app(app)
+    outbox.init_app(app)
 
     from autowebinar_wp.web import register
 

@@ -61,6 +61,23 @@ def _serve(app_factory_kwargs: dict[str, Any], host: str, port: int, workers: in
     run_gunicorn(app_factory_kwargs, host=host, port=port, workers=workers, threads=threads)
 
 
+def _serve_with_consumer(app: Any, config_file: str | None, host: str, port: int,
+                         workers: int, threads: int) -> None:
+    """gunicorn in the foreground, a webhook consumer beside it when webhooks are set."""
+    consumer = None
+    if app.extensions["autowebinar.outbox"].enabled:
+        consumer = spawn_consumer(config_file)
+    else:
+        click.echo("note: WEBHOOK_URLS is empty, so no events are sent (they are logged).",
+                   err=True)
+    try:
+        _serve({"config_file": config_file}, host, port, workers, threads)
+    finally:
+        if consumer is not None:
+            consumer.terminate()
+            consumer.wait(10)
+
+
 @main.command()
 @config_option
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -69,8 +86,8 @@ def _serve(app_factory_kwargs: dict[str, Any], host: str, port: int, workers: in
 @click.option("--threads", default=4, show_default=True, type=int)
 def serve(config_file: str | None, host: str, port: int, workers: int, threads: int) -> None:
     """Run the production server (gunicorn)."""
-    load_app(config_file)  # fail fast, with a clear message, before forking workers
-    _serve({"config_file": config_file}, host, port, workers, threads)
+    app = load_app(config_file)  # fail fast, with a clear message, before forking workers
+    _serve_with_consumer(app, config_file, host, port, workers, threads)
 
 
 DEMO_DEFAULTS = {
@@ -130,7 +147,7 @@ def demo(config_file: str | None, host: str, port: int) -> None:
     if "admin.dashboard" in app.view_functions:
         click.echo(f"  Admin          : {base}/admin?token={admin}")
     click.echo("\n  Links are valid for an hour; /demo mints fresh ones. Ctrl+C stops.\n")
-    _serve({"config_file": config_file}, host, port, 1, 8)
+    _serve_with_consumer(app, config_file, host, port, 1, 8)
 
 
 @main.command()
@@ -148,3 +165,99 @@ def token(config_file: str | None, user_id: int, admin: bool, ttl: int | None) -
     lifetime = ttl or app.config["TOKEN_DEFAULT_TTL_SEC"]
     click.echo(tokens.mint(app.config["EMBED_SECRET"], user_id,
                            "admin" if admin else "viewer", lifetime))
+
+
+def run_consumer(config_file: str | None, workers: int = 2) -> None:
+    """Sweep what a crash left behind, then consume deliveries until stopped."""
+    import logging
+
+    app = load_app(config_file)
+    outbox = app.extensions["autowebinar.outbox"]
+    logging.getLogger("huey").setLevel(logging.WARNING)
+    outbox.sweep()
+    consumer = outbox.huey.create_consumer(
+        workers=workers, worker_type="thread", periodic=True, initial_delay=0.1,
+        backoff=1.15, max_delay=1.0, scheduler_interval=1, check_worker_health=True,
+    )
+    consumer.run()
+
+
+@main.command()
+@config_option
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Delivery threads.")
+def worker(config_file: str | None, workers: int) -> None:
+    """Run a webhook delivery consumer (several may share a Redis queue)."""
+    run_consumer(config_file, workers)
+
+
+def spawn_consumer(config_file: str | None) -> Any:
+    """Start `autowebinar-wp worker` beside the web server (serve and demo)."""
+    import subprocess
+
+    command = [sys.executable, "-m", "autowebinar_wp.cli", "worker"]
+    if config_file:
+        command += ["--config", config_file]
+    return subprocess.Popen(command)  # noqa: S603 - our own module, no shell
+
+
+def parse_since(value: str) -> Any:
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter("use ISO 8601, e.g. 2026-11-01 or 2026-11-01T12:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@main.command("replay-events")
+@config_option
+@click.option("--since", "since", required=True, help="Users seen since (ISO 8601, UTC).")
+@click.option("--dry-run", is_flag=True, help="Count what would be sent; send nothing.")
+def replay_events(config_file: str | None, since: str, dry_run: bool) -> None:
+    """Re-emit the once-per-session events derivable from usermeta, with their original ids."""
+    from collections import Counter
+
+    from tqdm import tqdm
+
+    from autowebinar_wp import runtime
+    from autowebinar_wp.db import get_engine, get_store
+    from autowebinar_wp.replay import replay_payloads
+
+    moment = parse_since(since)
+    app = load_app(config_file)
+    outbox = app.extensions["autowebinar.outbox"]
+    if not dry_run and not outbox.enabled:
+        _fail("WEBHOOK_URLS and WEBHOOK_SECRET must be set to replay events (or use --dry-run)")
+    counts: Counter[str] = Counter()
+    users = deliveries = 0
+    store = get_store(app)
+    progress = tqdm(unit=" users", disable=not sys.stderr.isatty(), file=sys.stderr)
+    try:
+        with get_engine(app).connect() as conn:
+            for batch_users, payloads in replay_payloads(
+                conn, store.table, moment, runtime.session_config(app), store.ref_keys
+            ):
+                users += batch_users
+                counts.update(p["event"] for p in payloads)
+                if not dry_run:
+                    deliveries += outbox.enqueue(payloads)
+                progress.update(batch_users)
+    except Exception as exc:  # noqa: BLE001 - a clear message, not a traceback
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if not isinstance(exc, SQLAlchemyError):
+            raise
+        _fail(f"database error: {str(getattr(exc, 'orig', exc)).splitlines()[0]}")
+    finally:
+        progress.close()
+    verb = "would enqueue" if dry_run else "enqueued"
+    click.echo(f"{users} users seen since {moment.isoformat()}; {verb} "
+               f"{sum(counts.values())} events ({deliveries} deliveries):")
+    for name, count in sorted(counts.items()):
+        click.echo(f"  {name:32} {count}")
+
+
+if __name__ == "__main__":
+    main()

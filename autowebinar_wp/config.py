@@ -54,6 +54,10 @@ DEFAULTS: dict[str, Any] = {
     # Event delivery queue: None = SQLite (Huey) in the instance folder; redis://... = Redis.
     "QUEUE_URL": None,
     "WEBHOOK_TIMEOUT_SEC": 10,
+    # Delays before attempts 1, 2, ... in seconds (None: Standard Webhooks' schedule, ~28 h).
+    "WEBHOOK_RETRY_SCHEDULE": None,
+    # A journaled intent or an unleased delivery this old means a process died: recover it.
+    "OUTBOX_RECOVERY_SEC": 60,
     "LOG_LEVEL": "INFO",
     "DEMO": False,
     "MAX_CONTENT_LENGTH": 16 * 1024,
@@ -146,6 +150,7 @@ def normalise_and_validate(config: Config, instance_path: str) -> None:
         ("TOKEN_DEFAULT_TTL_SEC", 1),
         ("WEBHOOK_TIMEOUT_SEC", 1),
         ("MAX_CONTENT_LENGTH", 256),
+        ("OUTBOX_RECOVERY_SEC", 1),
     ):
         _as_int(config, key, problems, minimum)
 
@@ -205,6 +210,18 @@ def normalise_and_validate(config: Config, instance_path: str) -> None:
     if any(ch in ancestors for ch in ";,\r\n"):
         problems.append("FRAME_ANCESTORS must be a space-separated CSP source list")
     config["FRAME_ANCESTORS"] = ancestors
+
+    schedule = config.get("WEBHOOK_RETRY_SCHEDULE")
+    if schedule not in (None, ""):
+        try:
+            config["WEBHOOK_RETRY_SCHEDULE"] = [float(x) for x in _as_list(schedule)]
+            if not config["WEBHOOK_RETRY_SCHEDULE"] or min(config["WEBHOOK_RETRY_SCHEDULE"]) < 0:
+                raise ValueError
+        except ValueError:
+            problems.append("WEBHOOK_RETRY_SCHEDULE must be a list of seconds >= 0")
+    queue = config.get("QUEUE_URL")
+    if queue and not str(queue).startswith(("redis://", "rediss://", "unix://")):
+        problems.append("QUEUE_URL must be redis://... (or unset for the embedded SQLite queue)")
 
     _validate_secrets(config, instance_path, problems)
     if problems:

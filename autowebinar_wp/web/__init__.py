@@ -57,7 +57,7 @@ def security_headers(response: Response) -> Response:
 def register(app: Flask) -> None:
     from urllib.parse import urlsplit
 
-    from autowebinar_wp.web import health, viewer
+    from autowebinar_wp.web import core, health, viewer
 
     app.config["VIDEO_ORIGINS"] = sorted(
         {f"{p.scheme}://{p.netloc}" for p in map(urlsplit, app.config["VIDEO_URL"]) if p.netloc}
@@ -73,6 +73,7 @@ def register(app: Flask) -> None:
     )
     app.register_blueprint(health.bp)
     app.register_blueprint(viewer.bp)
+    app.register_blueprint(core.bp)
     if app.config["DEMO"]:
         from autowebinar_wp.web import demo
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 
-from autowebinar_wp import runtime, tokens
+from autowebinar_wp import failpoints, runtime, tokens
 from autowebinar_wp.codec import MAX_POSITION_SEC
 from autowebinar_wp.db import get_store
 from autowebinar_wp.errors import (
@@ -104,17 +104,24 @@ def position_from(body: dict[str, Any]) -> float:
 # ---- the transaction -------------------------------------------------------------------------
 
 
-def apply(viewer: tokens.Viewer, action: Action) -> tuple[Loaded, Outcome]:
+def apply_action(user_id: int, action: Action) -> tuple[Loaded, Outcome]:
+    """One lock, one read, decide, one write; events journaled before COMMIT, sent after."""
     store = get_store()
-    config = runtime.session_config()
-    with store.transaction(viewer.user_id) as conn:
-        loaded = store.load(conn, viewer.user_id)
-        outcome = decide(loaded.state, action, runtime.now(), config)
+    outbox = current_app.extensions["autowebinar.outbox"]
+    with store.transaction(user_id) as conn:
+        loaded = store.load(conn, user_id)
+        outcome = decide(loaded.state, action, runtime.now(), runtime.session_config())
         store.save(conn, loaded, outcome.state)
+        intent = outbox.prepare(user_id, outcome.events, loaded.ref)
+    failpoints.hit("after_commit")
+    outbox.commit(intent)
     if outcome.events:
-        emit = current_app.extensions["autowebinar.emit"]
-        emit(viewer.user_id, outcome.events, loaded.ref)
+        current_app.extensions["autowebinar.emit"](user_id, outcome.events, loaded.ref)
     return loaded, outcome
+
+
+def apply(viewer: tokens.Viewer, action: Action) -> tuple[Loaded, Outcome]:
+    return apply_action(viewer.user_id, action)
 
 
 def refreshed_token(viewer: tokens.Viewer) -> str | None:
