@@ -132,6 +132,9 @@ def demo(config_file: str | None, host: str, port: int) -> None:
 
     for key, value in DEMO_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    # The demo's stand-in CRM receives the signed webhooks on this very server.
+    loopback = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    os.environ.setdefault("AUTOWEBINAR_WEBHOOK_URLS", f"http://{loopback}:{port}/demo/webhooks")
     app = load_app(config_file)
     if app.extensions["autowebinar.embedded"]:
         seed_demo_referrals(app)
