@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import Blueprint, Response, jsonify
@@ -12,6 +13,15 @@ from autowebinar_wp.db import get_engine
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3 description of the JSON API (public: it holds no secrets)."""
+    from importlib.resources import files
+
+    spec = json.loads(files("autowebinar_wp").joinpath("openapi.json").read_text("utf-8"))
+    return jsonify(spec)
 
 
 @bp.get("/healthz")

@@ -1,0 +1,21 @@
+"""The OpenAPI document is valid and describes every JSON route the app serves."""
+
+from openapi_spec_validator import validate
+
+
+def test_openapi_document_is_valid_and_complete(harness) -> None:
+    response = harness.client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    spec = response.get_json()
+    validate(spec)
+    documented = {(path, method) for path, ops in spec["paths"].items() for method in ops}
+    served = {
+        (rule.rule, method.lower())
+        for rule in harness.app.url_map.iter_rules()
+        if rule.rule.startswith("/api/") and rule.rule != "/api/v1/openapi.json"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert served <= documented, f"undocumented routes: {served - documented}"
+    assert {p for p, _ in documented} - {r for r, _ in served} <= {"/healthz"} | {
+        p for p in spec["paths"] if p.startswith("/api/v1/admin/")
+    }
