@@ -320,3 +320,15 @@ def test_statements_per_heartbeat_on_mariadb(mysql_backend, tmp_path) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert seen == ["SELECT", "SELECT", "UPDATE", "DO"]  # GET_LOCK, load, save, RELEASE_LOCK
+
+
+def test_an_unreachable_database_is_a_503_json(tmp_path) -> None:
+    from autowebinar_wp import create_app, tokens
+
+    app = create_app({"DATABASE_URL": "mysql+pymysql://nobody@127.0.0.1:1/none",
+                      "EMBED_SECRET": SECRET, "LOG_LEVEL": "CRITICAL"},
+                     instance_path=str(tmp_path))
+    token = tokens.mint(SECRET, 5)
+    response = app.test_client().post(JOIN, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "database_unavailable"

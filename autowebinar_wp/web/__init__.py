@@ -9,8 +9,10 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify, request
 from flask_babel import Babel
 from flask_limiter import Limiter
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from autowebinar_wp import ratelimit
 from autowebinar_wp.errors import AutowebinarError
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,8 @@ def register(app: Flask) -> None:
     limiter = Limiter(
         key_func=viewer.rate_limit_key,
         app=app,
-        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+        # memory:// becomes our timer-free in-process storage (see ratelimit.py).
+        storage_uri=ratelimit.storage_uri(app.config["RATELIMIT_STORAGE_URI"]),
         headers_enabled=True,
     )
     app.register_blueprint(health.bp)
@@ -99,6 +102,14 @@ def register(app: Flask) -> None:
         if status == 429:
             message = "Too many requests; slow down."
         return error_response(code, message, status)
+
+    @app.errorhandler(OperationalError)
+    def _database_down(exc: OperationalError) -> Response:
+        # The database is unreachable or gone away: a 503 the player retries, not a 500.
+        log.error("database unavailable", extra={"path": request.path,
+                                                 "error": type(exc.orig).__name__})
+        return error_response("database_unavailable",
+                              "The database is not answering; try again shortly.", 503)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
