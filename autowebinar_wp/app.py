@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,16 @@ from flask import Flask
 from autowebinar_wp import db, logs, outbox, runtime
 from autowebinar_wp.config import load_config, normalise_and_validate
 
-ROOT = Path(__file__).resolve().parent.parent
+
+def _resource_root() -> Path:
+    """Where templates/ and static/ are: the checkout, or <prefix>/share after `pip install .`."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "templates").is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "autowebinar-wp"
+
+
+ROOT = _resource_root()
 
 
 def create_app(
