@@ -100,6 +100,15 @@ def _check_database(engine: Engine, prefix: str) -> list[Finding]:
             )
             return findings
         findings.append(Finding(OK, f"table {table.name}", "has WordPress's usermeta columns"))
+        indexes = {ix["name"] for ix in inspect(conn).get_indexes(table.name)}
+        missing = {"user_id", "meta_key"} - indexes
+        if missing:
+            findings.append(Finding(
+                FAIL, f"indexes on {table.name}",
+                f"WordPress's index(es) {sorted(missing)} not found; the per-user reads and "
+                "the admin queries need KEY user_id and KEY meta_key(191)"))
+        else:
+            findings.append(Finding(OK, f"indexes on {table.name}", "user_id, meta_key"))
         if engine.dialect.name in ("mysql", "mariadb"):
             findings.extend(_check_privileges(conn, table.name))
         findings.extend(_count_rows(conn, table))

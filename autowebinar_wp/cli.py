@@ -82,8 +82,13 @@ def _serve_with_consumer(app: Any, config_file: str | None, host: str, port: int
 @config_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=max(2, (os.cpu_count() or 1)), show_default=True, type=int)
-@click.option("--threads", default=4, show_default=True, type=int)
+# Defaults measured in BENCHMARKS.md: a heartbeat is CPU-bound Python, so one request per
+# process (gunicorn's sync workers) and two processes per core beat threads sharing a GIL.
+@click.option("--workers", default=max(2, 2 * (os.cpu_count() or 1)), show_default=True,
+              type=int, help="gunicorn worker processes.")
+@click.option("--threads", default=1, show_default=True, type=int,
+              help="Threads per worker; 1 = sync workers (behind a reverse proxy, as the "
+                   "README deploys it), more = gthread (keep-alive, slow clients).")
 def serve(config_file: str | None, host: str, port: int, workers: int, threads: int) -> None:
     """Run the production server (gunicorn)."""
     app = load_app(config_file)  # fail fast, with a clear message, before forking workers
@@ -260,6 +265,35 @@ def replay_events(config_file: str | None, since: str, dry_run: bool) -> None:
                f"{sum(counts.values())} events ({deliveries} deliveries):")
     for name, count in sorted(counts.items()):
         click.echo(f"  {name:32} {count}")
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def stats(config_file: str | None, as_json: bool) -> None:
+    """The funnel in the terminal: sessions, joined, milestones, completed, CTA clicks."""
+    import json
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from autowebinar_wp import admin, runtime
+    from autowebinar_wp.db import get_engine, get_store
+
+    app = load_app(config_file)
+    table = get_store(app).table
+    try:
+        with get_engine(app).connect() as conn:
+            result = admin.funnel(conn, table)
+    except SQLAlchemyError as exc:
+        _fail(f"database error: {str(getattr(exc, 'orig', exc)).splitlines()[0]}", 1)
+        return
+    generated = runtime.now(app).isoformat(timespec="seconds")
+    if as_json:
+        click.echo(json.dumps({**result.to_dict(), "table": table.name,
+                               "generated_at": generated}, indent=2))
+        return
+    click.echo(f"AutoWebinar funnel ({table.name}, {generated})\n")
+    click.echo("\n".join(admin.funnel_lines(result)))
 
 
 if __name__ == "__main__":

@@ -8,18 +8,22 @@ with a `wp_usermeta`-shaped table and WordPress's two indexes, so the demo runs 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 
 from autowebinar_wp.errors import ConfigError
-from autowebinar_wp.store import UserMetaStore, usermeta_table
+from autowebinar_wp.store import CLEAN_CHECKIN, UserMetaStore, usermeta_table
 
 EMBEDDED_DB_NAME = "autowebinar.sqlite3"
+# A pooled connection idle for longer than this is pinged before use (see _mysql_pool).
+PING_IDLE_SEC = 1.0
+_CHECKED_IN_AT = "autowebinar.checked_in_at"
 
 
 def embedded_url(instance_path: str) -> str:
@@ -38,13 +42,18 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
             raise ConfigError(["DATABASE_URL: use the PyMySQL driver, mysql+pymysql://..."])
         if "charset" not in parsed.query:
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
-        return create_engine(
+        engine = create_engine(
             parsed,
-            pool_pre_ping=True,
             pool_recycle=3600,
             pool_size=pool_size,
             max_overflow=pool_size,
+            # The most recently returned connection first: the busy ones stay warm (and
+            # skip the idle ping), the spare ones idle until pool_recycle or a ping.
+            pool_use_lifo=True,
+            pool_reset_on_return=None,  # done by the "reset" hook in _mysql_pool
         )
+        _mysql_pool(engine)
+        return engine
     if backend == "sqlite":
         engine = create_engine(parsed, connect_args={"timeout": 30})
         _sqlite_transactions(engine)
@@ -52,6 +61,43 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     raise ConfigError(
         [f"DATABASE_URL: {backend} is not supported; WordPress runs on MySQL or MariaDB"]
     )
+
+
+def _mysql_pool(engine: Engine) -> None:
+    """Pre-ping and reset-on-return, each without a round trip on the heartbeat path.
+
+    * Ping before use only a connection that sat in the pool for more than PING_IDLE_SEC,
+      not on every checkout as `pool_pre_ping=True` does: that ping was one of eight round
+      trips per heartbeat. Idle connections are the ones a server restart, `wait_timeout`
+      or a proxy drops, and they are still checked; a connection returned a moment ago is
+      not. If the server goes away under load, the first statement on a busy connection
+      fails (503) and SQLAlchemy then invalidates the whole pool, as it would without ping.
+      A failed ping raises DisconnectionError, on which the pool reconnects and retries.
+    * Reset on return: ROLLBACK, as SQLAlchemy's default does, except when the store ended
+      the transaction itself and released its lock (UserMetaStore._release marks the
+      connection clean) or when SQLAlchemy already rolled back on close. SQLAlchemy's
+      documented way for a custom reset: `pool_reset_on_return=None` plus this event.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_CHECKED_IN_AT)
+        if idle_since is not None and time.monotonic() - idle_since > PING_IDLE_SEC:
+            try:
+                dialect.do_ping(dbapi_connection)
+            except dialect.loaded_dbapi.Error as exc:
+                raise DisconnectionError("the pooled connection did not answer") from exc
+
+    @event.listens_for(engine, "reset")
+    def _on_reset(dbapi_connection: Any, record: Any, state: Any) -> None:
+        if record.info.pop(CLEAN_CHECKIN, False) or state.transaction_was_reset:
+            return
+        dbapi_connection.rollback()
 
 
 def _sqlite_transactions(engine: Engine) -> None:

@@ -25,6 +25,13 @@ class _Application(BaseApplication):  # type: ignore[misc]
 
 def run_gunicorn(factory_kwargs: dict[str, Any], *, host: str, port: int, workers: int,
                  threads: int) -> None:
+    """gunicorn with `workers` processes; sync workers when `threads` is 1, else gthread.
+
+    Sync workers (the `serve` default) handle one request at a time per process, with no
+    keep-alive: the lowest CPU and tail latency per heartbeat (BENCHMARKS.md), and what
+    gunicorn recommends behind a buffering reverse proxy such as nginx. gthread keeps
+    connections alive and tolerates slow clients, for a service exposed without one.
+    """
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,

@@ -12,6 +12,12 @@ Rules this module enforces (DESIGN §3, WORDPRESS_FACTS.md):
 
 Functions take the connection first and never commit; `UserMetaStore.transaction()` owns
 the transaction and the per-user lock.
+
+The hot statements are Core expressions built once (`_load_statement`, `_update_statement`,
+the lock texts) and, on MySQL/MariaDB, compiled once into the driver's SQL (`_execute`):
+rebuilding, re-keying and re-compiling-from-cache them on every request was a third of the
+CPU of a heartbeat (BENCHMARKS.md). They still run through the Connection, so events,
+error translation and invalidation work as for any statement.
 """
 
 from __future__ import annotations
@@ -35,12 +41,17 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Update,
     bindparam,
     case,
     select,
     text,
 )
 from sqlalchemy.dialects.mysql import LONGTEXT
+from sqlalchemy.engine import Dialect, Result
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.expression import BindParameter, Insert, Select
 
 from autowebinar_wp.codec import decode_state, encode_state
 from autowebinar_wp.errors import ForbiddenKeyError, ServiceUnavailable
@@ -49,6 +60,15 @@ from autowebinar_wp.state import META_KEYS, META_PREFIX, WRITABLE_KEYS, State
 log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT_SEC = 5
+
+_GET_LOCK = text("SELECT GET_LOCK(:name, :timeout)")
+_RELEASE_LOCK = text("DO RELEASE_LOCK(:name)")
+# The same statement for the DBAPI cursor (UserMetaStore._release): `format` paramstyle, as
+# both MySQL drivers make_engine accepts (PyMySQL, mysqlclient) use.
+_RELEASE_LOCK_DBAPI = "DO RELEASE_LOCK(%s)"
+# Set on a pooled connection's info when the store itself ended the transaction and released
+# the lock; db.py's reset-on-return hook then skips its ROLLBACK (one round trip fewer).
+CLEAN_CHECKIN = "autowebinar.clean_checkin"
 
 
 @lru_cache(maxsize=16)
@@ -93,14 +113,90 @@ class Loaded:
     ref: dict[str, str] = field(default_factory=dict)  # referral keys, read-only
 
 
+def _key_list(keys: tuple[str, ...]) -> list[BindParameter[str]]:
+    """`IN (...)` as one fixed bound parameter per key, not SQLAlchemy's "expanding" list,
+    which is re-rendered into the SQL string on every execution."""
+    return [bindparam(f"k{i}", key) for i, key in enumerate(keys)]
+
+
+@lru_cache(maxsize=64)
+def _load_statement(table: Table, keys: tuple[str, ...]) -> Select[Any]:
+    return (
+        select(table.c.meta_key, table.c.meta_value)
+        .where(table.c.user_id == bindparam("user_id"), table.c.meta_key.in_(_key_list(keys)))
+        .order_by(table.c.umeta_id)
+    )
+
+
+@lru_cache(maxsize=256)
+def _update_statement(table: Table, keys: tuple[str, ...]) -> Update:
+    """UPDATE of the given keys (sorted): bind `b_user_id` and `v0`, `v1`, ... in key order.
+
+    (`user_id` itself is reserved by SQLAlchemy for the SET clause of an UPDATE.)
+    """
+    value_type = table.c.meta_value.type
+    value_expr: Any = (
+        bindparam("v0", type_=value_type)
+        if len(keys) == 1
+        else case(
+            {key: bindparam(f"v{i}", type_=value_type) for i, key in enumerate(keys)},
+            value=table.c.meta_key,
+        )
+    )
+    return (
+        table.update()
+        .where(table.c.user_id == bindparam("b_user_id"), table.c.meta_key.in_(_key_list(keys)))
+        .values(meta_value=value_expr)
+    )
+
+
+@lru_cache(maxsize=16)
+def _insert_statement(table: Table) -> Insert:
+    return table.insert()
+
+
+_Statement = Select[Any] | Update | TextClause
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    """A statement compiled once for one dialect: its SQL, fixed bind values, required binds."""
+
+    sql: str
+    fixed: dict[str, Any]
+    required: frozenset[str]
+
+
+@lru_cache(maxsize=512)
+def _rendered(statement: _Statement, dialect: Dialect) -> _Rendered | None:
+    compiled: SQLCompiler = statement.compile(dialect=dialect)
+    if (compiled.positional or compiled._bind_processors
+            or compiled.literal_execute_params or compiled.post_compile_params):
+        return None  # qmark/positional (SQLite) or binds needing processing: let SA do it
+    binds = compiled.bind_names
+    return _Rendered(
+        compiled.string,
+        {name: bind.effective_value for bind, name in binds.items() if not bind.required},
+        frozenset(name for bind, name in binds.items() if bind.required),
+    )
+
+
+def _execute(conn: Connection, statement: _Statement, params: dict[str, Any]) -> Result[Any]:
+    """`conn.execute(statement, params)`, as SQL compiled once where the dialect allows it.
+
+    `exec_driver_sql` skips building the execution context from the compiled cache (cache
+    key, parameter processing) on every call; the SQL is exactly what SQLAlchemy renders.
+    """
+    rendered = _rendered(statement, conn.dialect)
+    if rendered is None or not rendered.required <= params.keys():
+        return conn.execute(statement, params)
+    return conn.exec_driver_sql(rendered.sql, {**rendered.fixed, **params})
+
+
 def load(conn: Connection, table: Table, user_id: int, ref_keys: Sequence[str] = ()) -> Loaded:
     """One SELECT for the user's autowebinar_* rows and the referral keys."""
-    keys = list(META_KEYS.values()) + [k for k in ref_keys if k not in WRITABLE_KEYS]
-    rows = conn.execute(
-        select(table.c.meta_key, table.c.meta_value)
-        .where(table.c.user_id == user_id, table.c.meta_key.in_(keys))
-        .order_by(table.c.umeta_id)
-    ).all()
+    keys = tuple(META_KEYS.values()) + tuple(k for k in ref_keys if k not in WRITABLE_KEYS)
+    rows: list[Any] = list(_execute(conn, _load_statement(table, keys), {"user_id": user_id}))
     raw: dict[str, str | None] = {}
     copies: dict[str, int] = {}
     unequal: set[str] = set()
@@ -144,24 +240,14 @@ def save(conn: Connection, table: Table, loaded: Loaded, new: State) -> int:
     to_update = {k: v for k, v in diff.items() if k in loaded.copies}
     to_insert = {k: v for k, v in diff.items() if k not in loaded.copies}
     if to_update:
-        ordered = sorted(to_update)
-        value_expr: Any = (
-            bindparam("v0", to_update[ordered[0]])
-            if len(ordered) == 1
-            else case(
-                {key: bindparam(f"v{i}", to_update[key]) for i, key in enumerate(ordered)},
-                value=table.c.meta_key,
-            )
-        )
-        conn.execute(
-            table.update()
-            .where(table.c.user_id == loaded.user_id, table.c.meta_key.in_(ordered))
-            .values(meta_value=value_expr)
-        )
+        ordered = tuple(sorted(to_update))
+        params: dict[str, Any] = {f"v{i}": to_update[key] for i, key in enumerate(ordered)}
+        params["b_user_id"] = loaded.user_id
+        _execute(conn, _update_statement(table, ordered), params)
         statements += 1
     if to_insert:
         conn.execute(
-            table.insert(),
+            _insert_statement(table),
             [
                 {"user_id": loaded.user_id, "meta_key": key, "meta_value": to_insert[key]}
                 for key in sorted(to_insert)
@@ -209,10 +295,7 @@ class UserMetaStore:
                     yield conn
                 return
             name = self.lock_name(user_id)
-            got = conn.execute(
-                text("SELECT GET_LOCK(:name, :timeout)"),
-                {"name": name, "timeout": LOCK_TIMEOUT_SEC},
-            ).scalar()
+            got = _execute(conn, _GET_LOCK, {"name": name, "timeout": LOCK_TIMEOUT_SEC}).scalar()
             if got != 1:
                 conn.rollback()
                 raise ServiceUnavailable("This viewer's state is busy; try again.")
@@ -223,8 +306,34 @@ class UserMetaStore:
                 conn.rollback()
                 raise
             finally:
-                conn.execute(text("DO RELEASE_LOCK(:name)"), {"name": name})
-                conn.commit()
+                self._release(conn, name)
+
+    def _release(self, conn: Connection, name: str) -> None:
+        """RELEASE_LOCK after the COMMIT (or ROLLBACK), without opening a transaction.
+
+        Through `conn.execute` the statement would autobegin a SQLAlchemy transaction that
+        costs one more round trip to end (a COMMIT, or the pool's ROLLBACK at check-in),
+        although `DO RELEASE_LOCK` touches no table and leaves nothing open on the server.
+        Sent on the DBAPI cursor it does not, and the connection is marked clean so the
+        pool's reset hook (db.py) skips its ROLLBACK: a heartbeat is GET_LOCK, SELECT,
+        UPDATE, COMMIT, DO - five round trips. Should the DBAPI call fail, the statement is
+        re-sent through SQLAlchemy, which classifies the error (503 for a lost database)
+        and invalidates a dead connection as for any other statement.
+        """
+        if conn.invalidated:
+            return  # the connection died: the server released the lock with it
+        proxied = conn.connection
+        try:
+            cursor = proxied.cursor()
+            try:
+                cursor.execute(_RELEASE_LOCK_DBAPI, (name,))
+            finally:
+                cursor.close()
+        except self.engine.dialect.loaded_dbapi.Error:
+            conn.execute(_RELEASE_LOCK, {"name": name})
+            conn.commit()
+            return
+        proxied.info[CLEAN_CHECKIN] = True
 
     def load(self, conn: Connection, user_id: int) -> Loaded:
         return load(conn, self.table, user_id, self.ref_keys)

@@ -3,6 +3,12 @@
 Verification uses PyJWT with the algorithm pinned (no `alg: none`, no RS/HS confusion),
 the audience checked, expiry enforced with a small leeway, and a cap on the lifetime a
 token may claim, so a leaked long-lived token is refused even if correctly signed.
+
+A player sends the same token with every heartbeat (one per HEARTBEAT_SEC, for up to half
+the token's life), so the signature check and claim parsing of a token that verified once
+are cached per process (`_verified_claims`, keyed by secret and token). Only successes are
+cached, and the time checks (expiry, `iat` in the future) run on every call against the
+injectable clock, so a cached token still expires on time.
 """
 
 from __future__ import annotations
@@ -10,7 +16,8 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Literal
+from functools import lru_cache
+from typing import Any, Literal
 
 import jwt
 
@@ -21,6 +28,9 @@ AUDIENCE = "autowebinar"
 ROLES = ("viewer", "admin")
 MAX_LIFETIME_SEC = 24 * 3600
 _USER_ID = re.compile(r"^[1-9][0-9]{0,18}$")
+# Tokens that verified, per process: ~0.5 KB each, so the cap bounds the cache to a few MB
+# while covering every concurrent viewer of a large webinar (a token is reused for minutes).
+VERIFIED_CACHE_SIZE = 16384
 
 Role = Literal["viewer", "admin"]
 
@@ -50,25 +60,36 @@ def verify(secret: str, token: str, leeway_sec: int = 10, now: float | None = No
     """The Viewer a valid token names; Unauthorized (401) for anything else."""
     if not token or len(token) > 4096:
         raise Unauthorized()
-    options = {"require": ["sub", "iat", "exp", "aud", "role"],
-               "verify_exp": False, "verify_iat": False, "verify_nbf": False}
-    try:
-        # Times are checked below against the injectable clock (tests travel in time).
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=AUDIENCE,
-                            options=options)  # type: ignore[arg-type]
-    except jwt.PyJWTError as exc:
-        raise Unauthorized() from exc
+    exp, iat, sub, role = _verified_claims(secret, token)
+    # Times are checked here, on every call, against the injectable clock (tests travel in
+    # time), never inside the cache.
     current = time.time() if now is None else now
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if not isinstance(exp, int) or not isinstance(iat, int) or isinstance(exp, bool):
-        raise Unauthorized()
     if exp + leeway_sec < current:
         raise TokenExpired()
     if iat - leeway_sec > current or exp - iat > MAX_LIFETIME_SEC or exp < iat:
         raise Unauthorized("The token's validity period is not acceptable.")
-    sub, role = claims.get("sub"), claims.get("role")
     if not isinstance(sub, str) or not _USER_ID.match(sub):
         raise Unauthorized("The token does not name a WordPress user.")
     if role not in ROLES:
         raise Unauthorized("The token's role is not recognised.")
     return Viewer(int(sub), role, exp)
+
+
+@lru_cache(maxsize=VERIFIED_CACHE_SIZE)
+def _verified_claims(secret: str, token: str) -> tuple[int, int, Any, Any]:
+    """The signature and audience check and the claims it yields: (exp, iat, sub, role).
+
+    lru_cache keeps only returned values, so a forged or malformed token is never cached
+    and is checked in full each time.
+    """
+    options = {"require": ["sub", "iat", "exp", "aud", "role"],
+               "verify_exp": False, "verify_iat": False, "verify_nbf": False}
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=AUDIENCE,
+                            options=options)  # type: ignore[arg-type]
+    except jwt.PyJWTError as exc:
+        raise Unauthorized() from exc
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not isinstance(exp, int) or not isinstance(iat, int) or isinstance(exp, bool):
+        raise Unauthorized()
+    return exp, iat, claims.get("sub"), claims.get("role")

@@ -38,7 +38,8 @@ def other_database(mysql_url: str, suffix: str) -> str:
 def test_check_on_a_good_database(mysql_backend, monkeypatch, tmp_path) -> None:
     result = run_check(monkeypatch, tmp_path, mysql_backend.url)
     assert result.exit_code == 0, result.output
-    for line in ("[ ok ] connected", "[ ok ] table wp_usermeta", "[ ok ] SELECT privilege",
+    for line in ("[ ok ] connected", "[ ok ] table wp_usermeta", "[ ok ] indexes on wp_usermeta",
+                 "[ ok ] SELECT privilege",
                  "[ ok ] INSERT privilege", "[ ok ] UPDATE privilege", "All checks passed"):
         assert line in result.output
 
@@ -105,3 +106,18 @@ def test_check_embedded_sqlite(monkeypatch, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "embedded mode" in result.output
     assert "[ ok ] autowebinar rows: 0 rows, 0 users with a session" in result.output
+
+
+@pytest.mark.mysql
+def test_check_reports_a_missing_wordpress_index(mysql_backend, monkeypatch, tmp_path) -> None:
+    from tests.wordpress_fixtures import WP_USERMETA_DDL
+
+    url = other_database(mysql_backend.url, "noindex")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(WP_USERMETA_DDL.format(prefix="wp_")))
+        conn.execute(text("ALTER TABLE wp_usermeta DROP INDEX meta_key"))
+    engine.dispose()
+    result = run_check(monkeypatch, tmp_path, url)
+    assert result.exit_code == 1
+    assert "[FAIL] indexes on wp_usermeta" in result.output and "meta_key" in result.output

@@ -300,6 +300,7 @@ def test_statements_per_heartbeat_on_mariadb(mysql_backend, tmp_path) -> None:
     from sqlalchemy import event
 
     from tests.conftest import FakeClock, Harness, create_app
+    from tests.wire import WireLog
 
     app = create_app({"DATABASE_URL": mysql_backend.url, "EMBED_SECRET": SECRET,
                       "VIDEO_DURATION_SEC": 100}, instance_path=str(tmp_path))
@@ -316,10 +317,14 @@ def test_statements_per_heartbeat_on_mariadb(mysql_backend, tmp_path) -> None:
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        assert harness.post(HB, uid, json={"position_sec": 10}).status_code == 200
+        with WireLog() as wire:
+            assert harness.post(HB, uid, json={"position_sec": 10}).status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    assert seen == ["SELECT", "SELECT", "UPDATE", "DO"]  # GET_LOCK, load, save, RELEASE_LOCK
+    assert seen == ["SELECT", "SELECT", "UPDATE"]  # GET_LOCK, load, save (through SQLAlchemy)
+    # On the wire: GET_LOCK, load, save, COMMIT, RELEASE_LOCK (sent on the DBAPI cursor, so
+    # no transaction is opened that would cost a second COMMIT or the pool's ROLLBACK).
+    assert wire.commands == ["SELECT", "SELECT", "UPDATE", "COMMIT", "DO"]
 
 
 def test_an_unreachable_database_is_a_503_json(tmp_path) -> None:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask_babel import Babel
-from flask_limiter import Limiter
+from limits.errors import ConfigurationError as LimitsConfigurationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from autowebinar_wp import ratelimit
-from autowebinar_wp.errors import AutowebinarError
+from autowebinar_wp.errors import AutowebinarError, ConfigError, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +40,34 @@ def log_events(user_id: int, events: Sequence[Any], ref: dict[str, str]) -> None
                                                       event.milestone)})
 
 
+def limit_per_user(view: Callable[..., Any], limiter: ratelimit.PerKeyLimiter,
+                   key: Callable[[], str]) -> Callable[..., Any]:
+    """HEARTBEAT_RATE_LIMIT per user around one view: 429 `rate_limited` beyond it."""
+
+    @functools.wraps(view)
+    def limited(*args: Any, **kwargs: Any) -> Any:
+        verdict = limiter.hit(current_app.config["HEARTBEAT_RATE_LIMIT"], key())
+        g.rate_limit = verdict
+        if not verdict.allowed:
+            raise RateLimited()
+        return view(*args, **kwargs)
+
+    return limited
+
+
 def security_headers(response: Response) -> Response:
-    ancestors = current_app.config["FRAME_ANCESTORS"]
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
     # The embed URL carries a token: never send it onwards in a Referer.
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    verdict: ratelimit.Verdict | None = g.get("rate_limit")
+    if verdict is not None:  # the headers Flask-Limiter sent (headers_enabled)
+        headers["X-RateLimit-Limit"] = str(verdict.limit)
+        headers["X-RateLimit-Remaining"] = str(verdict.remaining)
+        headers["X-RateLimit-Reset"] = str(verdict.reset_at)
+        headers["Retry-After"] = str(max(0, verdict.reset_at - int(time.time())))
     if response.mimetype == "text/html":
+        ancestors = current_app.config["FRAME_ANCESTORS"]
         media = " ".join(sorted({"'self'", *current_app.config["VIDEO_ORIGINS"]}))
         response.headers.setdefault(
             "Content-Security-Policy",
@@ -59,7 +83,7 @@ def security_headers(response: Response) -> Response:
 def register(app: Flask) -> None:
     from urllib.parse import urlsplit
 
-    from autowebinar_wp.web import core, health, viewer
+    from autowebinar_wp.web import admin, core, health, viewer
 
     app.config["VIDEO_ORIGINS"] = sorted(
         {f"{p.scheme}://{p.netloc}" for p in map(urlsplit, app.config["VIDEO_URL"]) if p.netloc}
@@ -67,25 +91,26 @@ def register(app: Flask) -> None:
     app.extensions.setdefault("autowebinar.emit", log_events)
     Babel(app, locale_selector=lambda: current_app.config["LOCALE"],
           default_domain="messages")
-    limiter = Limiter(
-        key_func=viewer.rate_limit_key,
-        app=app,
-        # memory:// becomes our timer-free in-process storage (see ratelimit.py).
-        storage_uri=ratelimit.storage_uri(app.config["RATELIMIT_STORAGE_URI"]),
-        headers_enabled=True,
-    )
+    try:
+        ratelimit.parse_limits(app.config["HEARTBEAT_RATE_LIMIT"])
+    except ValueError as exc:
+        raise ConfigError([f"HEARTBEAT_RATE_LIMIT is not a rate limit: {exc}"]) from exc
+    try:
+        limiter = ratelimit.PerKeyLimiter(app.config["RATELIMIT_STORAGE_URI"])
+    except (ValueError, LimitsConfigurationError) as exc:
+        raise ConfigError([f"RATELIMIT_STORAGE_URI: {exc}"]) from exc
     app.register_blueprint(health.bp)
     app.register_blueprint(viewer.bp)
     app.register_blueprint(core.bp)
+    app.register_blueprint(admin.bp)
     if app.config["DEMO"]:
         from autowebinar_wp.web import demo
 
         app.register_blueprint(demo.bp)
     # The per-user heartbeat limit: a script cannot flood the database through one token.
-    limited: Any = limiter.limit(
-        lambda: current_app.config["HEARTBEAT_RATE_LIMIT"], key_func=viewer.rate_limit_key
-    )(app.view_functions["viewer.heartbeat"])
-    app.view_functions["viewer.heartbeat"] = limited
+    app.view_functions["viewer.heartbeat"] = limit_per_user(
+        app.view_functions["viewer.heartbeat"], limiter, viewer.rate_limit_key
+    )
     app.after_request(security_headers)
 
     @app.errorhandler(AutowebinarError)
