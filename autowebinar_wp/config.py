@@ -48,7 +48,7 @@ DEFAULTS: dict[str, Any] = {
     # Tokens.
     "TOKEN_LEEWAY_SEC": 10,
     "TOKEN_DEFAULT_TTL_SEC": 600,
-    # Heartbeat rate limit per user (Flask-Limiter syntax) and its storage.
+    # Heartbeat rate limit per user (the `limits` library's notation) and its storage.
     "HEARTBEAT_RATE_LIMIT": "30 per minute",
     "RATELIMIT_STORAGE_URI": "memory://",
     # Event delivery queue: None = SQLite (Huey) in the instance folder; redis://... = Redis.

@@ -61,7 +61,7 @@ def security_headers(response: Response) -> Response:
     # The embed URL carries a token: never send it onwards in a Referer.
     headers.setdefault("Referrer-Policy", "no-referrer")
     verdict: ratelimit.Verdict | None = g.get("rate_limit")
-    if verdict is not None:  # the headers Flask-Limiter sent (headers_enabled)
+    if verdict is not None:  # the usual X-RateLimit-* headers on the limited view
         headers["X-RateLimit-Limit"] = str(verdict.limit)
         headers["X-RateLimit-Remaining"] = str(verdict.remaining)
         headers["X-RateLimit-Reset"] = str(verdict.reset_at)
