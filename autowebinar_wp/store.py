@@ -89,8 +89,14 @@ def usermeta_table(prefix: str) -> Table:
         Column("meta_value", Text().with_variant(LONGTEXT(), "mysql", "mariadb"), nullable=True),
     )
     # WordPress's indexes; declared so the embedded SQLite table matches (KEY meta_key(191)).
-    Index("user_id", table.c.user_id)
-    Index("meta_key", table.c.meta_key, mysql_length=191, mariadb_length=191)
+    # WordPress's indexes, declared so the embedded SQLite table matches. WordPress names them
+    # `user_id` and `meta_key` per table; SQLite's index names are per file, so there they
+    # carry the table name (only the embedded file is ever created, see db.py).
+    Index("user_id", table.c.user_id).ddl_if(dialect=("mysql", "mariadb"))
+    Index("meta_key", table.c.meta_key, mysql_length=191, mariadb_length=191).ddl_if(
+        dialect=("mysql", "mariadb"))
+    Index(f"{table.name}_user_id", table.c.user_id).ddl_if(dialect="sqlite")
+    Index(f"{table.name}_meta_key", table.c.meta_key).ddl_if(dialect="sqlite")
     return table
 
 

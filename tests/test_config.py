@@ -85,7 +85,7 @@ def test_embedded_default_creates_sqlite_in_instance(tmp_path, monkeypatch) -> N
     assert (tmp_path / "instance" / "autowebinar.sqlite3").exists()
     with app.extensions["autowebinar.engine"].connect() as conn:
         indexes = {r[1] for r in conn.exec_driver_sql("PRAGMA index_list('wp_usermeta')")}
-    assert {"user_id", "meta_key"} <= indexes
+    assert {"wp_usermeta_user_id", "wp_usermeta_meta_key"} <= indexes
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
@@ -100,3 +100,16 @@ def test_healthz_is_503_when_the_database_is_down(tmp_path, monkeypatch) -> None
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["status"] == "unavailable"
+
+
+def test_two_prefixes_can_share_the_embedded_file(tmp_path) -> None:
+    from autowebinar_wp.db import create_embedded_schema, embedded_url, make_engine
+
+    engine = make_engine(embedded_url(str(tmp_path)))
+    create_embedded_schema(engine, "wp_")
+    create_embedded_schema(engine, "wp2_")
+    create_embedded_schema(engine, "wp_")  # idempotent
+    with engine.connect() as conn:
+        names = {r[1] for r in conn.exec_driver_sql("PRAGMA index_list('wp2_usermeta')")}
+    engine.dispose()
+    assert names == {"wp2_usermeta_user_id", "wp2_usermeta_meta_key"}
