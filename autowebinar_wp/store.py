@@ -71,6 +71,10 @@ _RELEASE_LOCK_DBAPI = "DO RELEASE_LOCK(%s)"
 CLEAN_CHECKIN = "autowebinar.clean_checkin"
 
 
+def _not_sqlite(*_args: Any, dialect: Any, **_kw: Any) -> bool:
+    return bool(dialect.name != "sqlite")
+
+
 @lru_cache(maxsize=16)
 def usermeta_table(prefix: str) -> Table:
     """WordPress's exact usermeta columns (wp-admin/includes/schema.php, `$users_multi_table`)."""
@@ -92,9 +96,9 @@ def usermeta_table(prefix: str) -> Table:
     # WordPress's indexes, declared so the embedded SQLite table matches. WordPress names them
     # `user_id` and `meta_key` per table; SQLite's index names are per file, so there they
     # carry the table name (only the embedded file is ever created, see db.py).
-    Index("user_id", table.c.user_id).ddl_if(dialect=("mysql", "mariadb"))
+    Index("user_id", table.c.user_id).ddl_if(callable_=_not_sqlite)
     Index("meta_key", table.c.meta_key, mysql_length=191, mariadb_length=191).ddl_if(
-        dialect=("mysql", "mariadb"))
+        callable_=_not_sqlite)
     Index(f"{table.name}_user_id", table.c.user_id).ddl_if(dialect="sqlite")
     Index(f"{table.name}_meta_key", table.c.meta_key).ddl_if(dialect="sqlite")
     return table
