@@ -1,7 +1,7 @@
 # The two commands a newcomer needs; both do their own set-up on a fresh machine.
 #   make demo   - the whole flow on the embedded default (SQLite, demo video), prints a link
 #   make test   - installs what the tests need, makes sure MariaDB answers, runs every suite
-.PHONY: demo test lint bench
+.PHONY: demo test lint bench-heartbeat bench-admin
 
 VENV ?= .venv
 
@@ -16,6 +16,14 @@ demo: $(VENV)/.installed
 
 test:
 	.ci/test
+
+# Benchmarks (see BENCHMARKS.md): each one command from a clean clone; MariaDB must answer.
+bench-heartbeat: $(VENV)/.installed
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(VENV)/bin/python bench/heartbeat.py --plot
+
+bench-admin: $(VENV)/.installed
+	$(VENV)/bin/python bench/admin_scale.py --buffer-pool-mb 1024 --plot
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check autowebinar_wp tests bench

@@ -1,6 +1,6 @@
 """Admin queries at scale: the funnel and a page of the per-user table at 10k, 100k, 1M users.
 
-    /tmp/venv/bin/python bench/admin_scale.py [--sizes 10000,100000,1000000] [--reuse]
+    .venv/bin/python bench/admin_scale.py [--sizes 10000,100000,1000000] [--reuse]
                                               [--buffer-pool-mb 1024] [--plot]
 
 For each size it builds (or, with --reuse, keeps) a WordPress-shaped `s<N>_usermeta` table in

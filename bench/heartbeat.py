@@ -1,6 +1,6 @@
 """Heartbeat benchmark: the production server against the raw-SQL limit, in one run.
 
-    /tmp/venv/bin/python bench/heartbeat.py [--duration 20] [--concurrency 8,32]
+    .venv/bin/python bench/heartbeat.py [--duration 20] [--concurrency 8,32]
                                             [--users 10000] [--profile] [--plot]
 
 What it does (BENCHMARKS.md has the results and the reasoning):

@@ -1,6 +1,6 @@
 """The heartbeat hot path in one thread, without HTTP: CPU and database round trips per request.
 
-    /tmp/venv/bin/python bench/hotpath.py [--requests 5000] [--users 2000] [--profile]
+    .venv/bin/python bench/hotpath.py [--requests 5000] [--users 2000] [--profile]
 
 The Flask app is called as a WSGI callable (no gunicorn, no sockets to the client), on a
 MariaDB database of its own, one request at a time, so the numbers do not depend on what

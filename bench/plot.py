@@ -1,6 +1,6 @@
 """Latency (p50/p95/p99) against concurrency, sidecar and raw, from bench/out/heartbeat.json.
 
-    /tmp/venv/bin/python bench/plot.py [bench/out/heartbeat.json] [-o PNG]
+    .venv/bin/python bench/plot.py [bench/out/heartbeat.json] [-o PNG]
 
 The default PNG is docs/bench/heartbeat-latency.png.
 """
