@@ -32,6 +32,13 @@ POOL = range(1, 3001)  # WordPress users with realistic meta; tests draw fresh i
 REF_KEYS = ("invited_by", "wh_ref", "ref")
 
 
+def clear_config_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remove AUTOWEBINAR_* configuration from the environment (keeping the test controls)."""
+    for key in list(os.environ):
+        if key.startswith("AUTOWEBINAR_") and key not in (MYSQL_ENV, REQUIRE_ENV):
+            monkeypatch.delenv(key)
+
+
 def _mysql_unavailable(reason: str) -> None:
     if os.environ.get(REQUIRE_ENV):
         pytest.fail(f"MariaDB is required ({REQUIRE_ENV}=1) but unavailable: {reason}")

@@ -28,7 +28,7 @@ from autowebinar_wp.cli import main
 from autowebinar_wp.codec import DATETIME_FORMAT, decode_state
 from autowebinar_wp.session import has_joined
 from autowebinar_wp.state import META_KEYS, State
-from tests.conftest import SECRET, Backend, Harness
+from tests.conftest import SECRET, Backend, Harness, clear_config_env
 from tests.wordpress_fixtures import WP_USERMETA_DDL, wordpress_meta
 
 K = META_KEYS
@@ -541,11 +541,8 @@ def test_dashboard_refuses_bad_tokens_with_an_html_page(dash: Harness) -> None:
 
 def run_stats(monkeypatch: pytest.MonkeyPatch, backend: Backend | None, *args: str,
               **env: str) -> Any:
-    import os
 
-    for key in list(os.environ):
-        if key.startswith("AUTOWEBINAR_") and key != "AUTOWEBINAR_TEST_MYSQL_URL":
-            monkeypatch.delenv(key)
+    clear_config_env(monkeypatch)
     monkeypatch.setenv("AUTOWEBINAR_EMBED_SECRET", SECRET)
     monkeypatch.setenv("AUTOWEBINAR_TABLE_PREFIX", PREFIX)
     monkeypatch.setenv("AUTOWEBINAR_LOG_LEVEL", "CRITICAL")

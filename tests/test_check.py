@@ -6,14 +6,13 @@ from sqlalchemy.engine import make_url
 from autowebinar_wp import create_app
 from autowebinar_wp.cli import main
 from autowebinar_wp.db import make_engine
+from tests.conftest import clear_config_env
 
 SECRET = "c" * 40
 
 
 def run_check(monkeypatch, tmp_path, url: str | None, **env):
-    for key in list(__import__("os").environ):
-        if key.startswith("AUTOWEBINAR_") and key != "AUTOWEBINAR_TEST_MYSQL_URL":
-            monkeypatch.delenv(key)
+    clear_config_env(monkeypatch)
     monkeypatch.setenv("AUTOWEBINAR_EMBED_SECRET", SECRET)
     monkeypatch.setenv("AUTOWEBINAR_INSTANCE_PATH", str(tmp_path / "instance"))
     if url:

@@ -5,15 +5,14 @@ import pytest
 from click.testing import CliRunner
 
 from autowebinar_wp.cli import main
+from tests.conftest import clear_config_env
 
 SECRET = "cli-secret-0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
-    for key in list(__import__("os").environ):
-        if key.startswith("AUTOWEBINAR_") and "TEST" not in key and "REQUIRE" not in key:
-            monkeypatch.delenv(key)
+    clear_config_env(monkeypatch)
     monkeypatch.setenv("AUTOWEBINAR_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("AUTOWEBINAR_EMBED_SECRET", SECRET)
     return monkeypatch

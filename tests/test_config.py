@@ -2,14 +2,13 @@ import pytest
 
 from autowebinar_wp import create_app
 from autowebinar_wp.errors import ConfigError
+from tests.conftest import clear_config_env
 
 SECRET = "s" * 40
 
 
 def make(tmp_path, monkeypatch, env=None, test_config=None, toml=None):
-    for key in list(__import__("os").environ):
-        if key.startswith("AUTOWEBINAR_") and key != "AUTOWEBINAR_TEST_MYSQL_URL":
-            monkeypatch.delenv(key)
+    clear_config_env(monkeypatch)
     for key, value in (env or {}).items():
         monkeypatch.setenv(key, value)
     config_file = None

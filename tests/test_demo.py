@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 from standardwebhooks import Webhook
 
 from autowebinar_wp import create_app
+from tests.conftest import clear_config_env
 
 
 def demo_app(tmp_path, monkeypatch):
-    for key in list(__import__("os").environ):
-        if key.startswith("AUTOWEBINAR_") and "TEST" not in key and "REQUIRE" not in key:
-            monkeypatch.delenv(key)
+    clear_config_env(monkeypatch)
     monkeypatch.setenv("AUTOWEBINAR_DEMO", "1")
     return create_app({"LOCALE": "en", "LOG_LEVEL": "WARNING"},
                       instance_path=str(tmp_path / "instance"))

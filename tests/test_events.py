@@ -12,7 +12,7 @@ from autowebinar_wp.events import event_id, payload, ref_id
 from autowebinar_wp.outbox import DEFAULT_RETRY_SCHEDULE, backoff, classify, safe_url
 from autowebinar_wp.replay import derive
 from autowebinar_wp.session import ProgressReached, SessionConfig
-from tests.conftest import T0
+from tests.conftest import T0, clear_config_env
 from tests.webhook_receiver import SECRET as RECEIVER_SECRET
 from tests.webhook_receiver import consuming, running_receiver
 
@@ -274,9 +274,7 @@ def test_replay_re_emits_exactly_the_derivable_events(make_harness, monkeypatch)
         original = set(receiver.events())
         receiver.deliveries.clear()
 
-        for key in list(__import__("os").environ):
-            if key.startswith("AUTOWEBINAR_") and "TEST" not in key and "REQUIRE" not in key:
-                monkeypatch.delenv(key)
+        clear_config_env(monkeypatch)
         env = {
             "AUTOWEBINAR_DATABASE_URL": harness.app.config["DATABASE_URL"] or "",
             "AUTOWEBINAR_INSTANCE_PATH": harness.app.instance_path,
