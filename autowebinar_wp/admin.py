@@ -67,6 +67,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from autowebinar_wp.codec import DATETIME_FORMAT, MAX_POSITION_SEC, decode_state
 from autowebinar_wp.session import has_joined
 from autowebinar_wp.state import META_KEYS, MILESTONES, State
+from autowebinar_wp.store import load_raw_many
 
 K = META_KEYS
 ALL_KEYS = tuple(K.values())
@@ -330,22 +331,9 @@ def page_statement(table: Table, sort: str, descending: bool, limit: int,
 
 
 def load_rows(conn: Connection, table: Table, user_ids: Sequence[int]) -> list[ProgressRow]:
-    """The listed users' rows (one query, `user_id` index), decoded as the viewer's state is.
-
-    Per key the lowest umeta_id wins, as in `store.load` and WordPress's
-    `get_user_meta($id, $key, true)`.
-    """
-    if not user_ids:
-        return []
-    found = conn.execute(
-        select(table.c.user_id, table.c.meta_key, table.c.meta_value)
-        .where(table.c.user_id.in_(list(user_ids)), table.c.meta_key.in_(ALL_KEYS))
-        .order_by(table.c.user_id, table.c.umeta_id)
-    ).all()
-    raw: dict[int, dict[str, str | None]] = {int(uid): {} for uid in user_ids}
-    for uid, key, value in found:
-        raw[int(uid)].setdefault(key, value)
-    return [ProgressRow.of(uid, decode_state(raw[uid], uid)) for uid in raw]
+    """The listed users' rows (one query, `user_id` index), decoded as the viewer's state is."""
+    raw = load_raw_many(conn, table, user_ids, ALL_KEYS)
+    return [ProgressRow.of(uid, decode_state(values, uid)) for uid, values in raw.items()]
 
 
 def progress_page(conn: Connection, table: Table, *, page: int = 1, per_page: int = 50,

@@ -26,6 +26,7 @@ from autowebinar_wp.session import (
     has_joined,
 )
 from autowebinar_wp.state import META_KEYS, State
+from autowebinar_wp.store import load_raw_many
 
 BATCH = 500
 
@@ -79,15 +80,7 @@ def users_seen_since(conn: Connection, table: Table, since: datetime,
 def load_many(conn: Connection, table: Table, user_ids: Sequence[int],
               ref_keys: Sequence[str]) -> dict[int, tuple[State, dict[str, str]]]:
     """States and referral keys of many users in one SELECT (oldest copy of each key)."""
-    keys = list(META_KEYS.values()) + list(ref_keys)
-    raw: dict[int, dict[str, str | None]] = {uid: {} for uid in user_ids}
-    rows = conn.execute(
-        select(table.c.user_id, table.c.meta_key, table.c.meta_value)
-        .where(table.c.user_id.in_(list(user_ids)), table.c.meta_key.in_(keys))
-        .order_by(table.c.umeta_id)
-    )
-    for uid, key, value in rows:
-        raw[int(uid)].setdefault(key, value)
+    raw = load_raw_many(conn, table, user_ids, list(META_KEYS.values()) + list(ref_keys))
     result = {}
     for uid, values in raw.items():
         ref = {k: values.get(k) or "" for k in ref_keys}

@@ -92,7 +92,6 @@ def usermeta_table(prefix: str) -> Table:
         Column("meta_key", String(255), nullable=True),
         Column("meta_value", Text().with_variant(LONGTEXT(), "mysql", "mariadb"), nullable=True),
     )
-    # WordPress's indexes; declared so the embedded SQLite table matches (KEY meta_key(191)).
     # WordPress's indexes, declared so the embedded SQLite table matches. WordPress names them
     # `user_id` and `meta_key` per table; SQLite's index names are per file, so there they
     # carry the table name (only the embedded file is ever created, see db.py).
@@ -228,6 +227,26 @@ def load(conn: Connection, table: Table, user_id: int, ref_keys: Sequence[str] =
             extra={"user_id": user_id, "meta_keys": sorted(unequal)},
         )
     return Loaded(user_id, decode_state(raw, user_id), raw, copies, unequal, ref)
+
+
+def load_raw_many(conn: Connection, table: Table, user_ids: Sequence[int],
+                  keys: Sequence[str]) -> dict[int, dict[str, str | None]]:
+    """{user_id: {meta_key: value}} for many users in one SELECT (`user_id` index).
+
+    Per key the lowest umeta_id wins, as in `load` and WordPress's
+    `get_user_meta($id, $key, true)`. Every requested user gets an entry, empty if no rows.
+    """
+    raw: dict[int, dict[str, str | None]] = {int(uid): {} for uid in user_ids}
+    if not raw:
+        return raw
+    rows = conn.execute(
+        select(table.c.user_id, table.c.meta_key, table.c.meta_value)
+        .where(table.c.user_id.in_(list(raw)), table.c.meta_key.in_(list(keys)))
+        .order_by(table.c.user_id, table.c.umeta_id)
+    )
+    for uid, key, value in rows:
+        raw[int(uid)].setdefault(key, value)
+    return raw
 
 
 def changes(loaded: Loaded, new: State) -> dict[str, str]:
