@@ -38,7 +38,7 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.constants import EmptyData
 from standardwebhooks import Webhook
 
-from autowebinar_wp.events import payload, ref_id
+from autowebinar_wp.events import event_id, payload, ref_id
 from autowebinar_wp.session import Event, SessionConfig
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,8 @@ class Outbox:
             record = self._get(key)
             if record is None or now - float(record["created"]) < self.recovery_sec:
                 continue
-            implied = {payload(e, 0, None)["event_id"] for e in self.reconcile(record["user_id"])}
+            implied = {event_id(e.session_id, e.name, e.milestone)
+                       for e in self.reconcile(record["user_id"])}
             keep = [p for p in record["payloads"] if p["event_id"] in implied]
             counts["intents"] += 1
             counts["recovered_events"] += len(keep)

@@ -120,9 +120,6 @@ def apply_action(user_id: int, action: Action) -> tuple[Loaded, Outcome]:
     return loaded, outcome
 
 
-def apply(viewer: tokens.Viewer, action: Action) -> tuple[Loaded, Outcome]:
-    return apply_action(viewer.user_id, action)
-
 
 def refreshed_token(viewer: tokens.Viewer) -> str | None:
     """A fresh token once half of the current one's life has passed (long videos)."""
@@ -146,7 +143,7 @@ def with_token(data: dict[str, Any], viewer: tokens.Viewer) -> Response:
 @bp.post("/api/v1/session/join")
 def join() -> Response:
     viewer = current_viewer()
-    _loaded, outcome = apply(viewer, Join(runtime.new_id()))
+    _loaded, outcome = apply_action(viewer.user_id, Join(runtime.new_id()))
     state, config = outcome.state, runtime.session_config()
     return with_token({
         "session_id": state.session_id,
@@ -166,7 +163,7 @@ def join() -> Response:
 def heartbeat() -> Response:
     viewer = current_viewer()
     position = position_from(json_body())
-    _loaded, outcome = apply(viewer, Heartbeat(position))
+    _loaded, outcome = apply_action(viewer.user_id, Heartbeat(position))
     state = outcome.state
     return with_token({
         "position_sec": outcome.position_sec,
@@ -187,14 +184,14 @@ def leave() -> tuple[str, int]:
             body["position_sec"] = float(body.get("position_sec", ""))
         except ValueError as exc:
             raise InvalidPosition() from exc
-    apply(viewer, Leave(position_from(body)))
+    apply_action(viewer.user_id, Leave(position_from(body)))
     return "", 204
 
 
 @bp.post("/api/v1/cta")
 def cta() -> Response:
     viewer = current_viewer()
-    loaded, _outcome = apply(viewer, Cta())
+    loaded, _outcome = apply_action(viewer.user_id, Cta())
     ref = ref_id(loaded.ref, current_app.config["REF_META_KEYS"]) or ""
     url = current_app.config["CTA_URL"].format(
         ref_id=quote(ref, safe=""), user_id=viewer.user_id
