@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from autowebinar_wp import db, logs, outbox, runtime
+from autowebinar_wp import logs, services
 from autowebinar_wp.config import load_config, normalise_and_validate
 
 
@@ -30,7 +30,7 @@ def create_app(
     config_file: str | None = None,
     instance_path: str | None = None,
 ) -> Flask:
-    """Build the app: config (defaults -> TOML -> env -> test_config), DB, blueprints."""
+    """Build the app: config (defaults -> TOML -> env -> test_config), services, blueprints."""
     app = Flask(
         "autowebinar_wp",
         instance_relative_config=True,
@@ -43,9 +43,7 @@ def create_app(
         app.config.from_mapping(test_config)
     normalise_and_validate(app.config, app.instance_path)
     logs.configure(app.config["LOG_LEVEL"])
-    db.init_app(app)
-    runtime.init_app(app)
-    outbox.init_app(app)
+    services.build(app)
 
     from autowebinar_wp.web import register
 

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from autowebinar_wp.errors import ConfigError
+from autowebinar_wp.services import services
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -65,7 +66,7 @@ def _serve_with_consumer(app: Any, config_file: str | None, host: str, port: int
                          workers: int, threads: int) -> None:
     """gunicorn in the foreground, a webhook consumer beside it when webhooks are set."""
     consumer = None
-    if app.extensions["autowebinar.outbox"].enabled:
+    if services(app).outbox.enabled:
         consumer = spawn_consumer(config_file)
     else:
         click.echo("note: WEBHOOK_URLS is empty, so no events are sent (they are logged).",
@@ -114,12 +115,11 @@ def seed_demo_referrals(app: Any) -> None:
     """
     from sqlalchemy import select
 
-    from autowebinar_wp.db import get_engine, get_store
-
-    if not app.extensions["autowebinar.embedded"]:
+    svc = services(app)
+    if not svc.embedded:
         return
-    table = get_store(app).table
-    with get_engine(app).begin() as conn:
+    table = svc.store.table
+    with svc.engine.begin() as conn:
         have = set(conn.execute(select(table.c.user_id).where(table.c.meta_key == "ref")).scalars())
         rows = [{"user_id": uid, "meta_key": "ref", "meta_value": "demo-landing"}
                 for uid in range(1, 101) if uid not in have]
@@ -141,7 +141,7 @@ def demo(config_file: str | None, host: str, port: int) -> None:
     loopback = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     os.environ.setdefault("AUTOWEBINAR_WEBHOOK_URLS", f"http://{loopback}:{port}/demo/webhooks")
     app = load_app(config_file)
-    if app.extensions["autowebinar.embedded"]:
+    if services(app).embedded:
         seed_demo_referrals(app)
     else:
         click.echo("note: DATABASE_URL is set, so the demo uses that database.", err=True)
@@ -180,7 +180,7 @@ def run_consumer(config_file: str | None, workers: int = 2) -> None:
     import logging
 
     app = load_app(config_file)
-    outbox = app.extensions["autowebinar.outbox"]
+    outbox = services(app).outbox
     logging.getLogger("huey").setLevel(logging.WARNING)
     outbox.sweep()
     consumer = outbox.huey.create_consumer(
@@ -229,23 +229,22 @@ def replay_events(config_file: str | None, since: str, dry_run: bool) -> None:
 
     from tqdm import tqdm
 
-    from autowebinar_wp import runtime
-    from autowebinar_wp.db import get_engine, get_store
     from autowebinar_wp.replay import replay_payloads
 
     moment = parse_since(since)
     app = load_app(config_file)
-    outbox = app.extensions["autowebinar.outbox"]
+    svc = services(app)
+    outbox = svc.outbox
     if not dry_run and not outbox.enabled:
         _fail("WEBHOOK_URLS and WEBHOOK_SECRET must be set to replay events (or use --dry-run)")
     counts: Counter[str] = Counter()
     users = deliveries = 0
-    store = get_store(app)
+    store = svc.store
     progress = tqdm(unit=" users", disable=not sys.stderr.isatty(), file=sys.stderr)
     try:
-        with get_engine(app).connect() as conn:
+        with svc.engine.connect() as conn:
             for batch_users, payloads in replay_payloads(
-                conn, store.table, moment, runtime.session_config(app), store.ref_keys
+                conn, store.table, moment, svc.session, store.ref_keys
             ):
                 users += batch_users
                 counts.update(p["event"] for p in payloads)
@@ -276,18 +275,18 @@ def stats(config_file: str | None, as_json: bool) -> None:
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from autowebinar_wp import admin, runtime
-    from autowebinar_wp.db import get_engine, get_store
+    from autowebinar_wp import admin
 
     app = load_app(config_file)
-    table = get_store(app).table
+    svc = services(app)
+    table = svc.store.table
     try:
-        with get_engine(app).connect() as conn:
+        with svc.engine.connect() as conn:
             result = admin.funnel(conn, table)
     except SQLAlchemyError as exc:
         _fail(f"database error: {str(getattr(exc, 'orig', exc)).splitlines()[0]}", 1)
         return
-    generated = runtime.now(app).isoformat(timespec="seconds")
+    generated = svc.now().isoformat(timespec="seconds")
     if as_json:
         click.echo(json.dumps({**result.to_dict(), "table": table.name,
                                "generated_at": generated}, indent=2))

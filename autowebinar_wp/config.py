@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from flask import Config
 
 from autowebinar_wp.errors import ConfigError
+from autowebinar_wp.ratelimit import parse_limits
 
 ENV_PREFIX = "AUTOWEBINAR"
 
@@ -48,8 +49,13 @@ DEFAULTS: dict[str, Any] = {
     # Tokens.
     "TOKEN_LEEWAY_SEC": 10,
     "TOKEN_DEFAULT_TTL_SEC": 600,
-    # Heartbeat rate limit per user (the `limits` library's notation) and its storage.
+    # Rate limits (the `limits` library's notation) per user and endpoint, and per client
+    # address for requests with an invalid token; and where they are counted.
     "HEARTBEAT_RATE_LIMIT": "30 per minute",
+    "JOIN_RATE_LIMIT": "20 per minute",
+    "LEAVE_RATE_LIMIT": "30 per minute",
+    "CTA_RATE_LIMIT": "10 per minute",
+    "INVALID_TOKEN_RATE_LIMIT": "60 per minute",
     "RATELIMIT_STORAGE_URI": "memory://",
     # Event delivery queue: None = SQLite (Huey) in the instance folder; redis://... = Redis.
     "QUEUE_URL": None,
@@ -222,6 +228,12 @@ def normalise_and_validate(config: Config, instance_path: str) -> None:
     queue = config.get("QUEUE_URL")
     if queue and not str(queue).startswith(("redis://", "rediss://", "unix://")):
         problems.append("QUEUE_URL must be redis://... (or unset for the embedded SQLite queue)")
+
+    for key in sorted(k for k in config if k.endswith("_RATE_LIMIT")):
+        try:
+            parse_limits(str(config[key]))
+        except ValueError as exc:
+            problems.append(f"{key} is not a rate limit ({exc}); e.g. '30 per minute'")
 
     _validate_secrets(config, instance_path, problems)
     if problems:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError
@@ -127,29 +127,15 @@ def create_embedded_schema(engine: Engine, prefix: str) -> None:
     usermeta_table(prefix).metadata.create_all(engine, checkfirst=True)
 
 
-def init_app(app: Flask) -> None:
-    config = app.config
+def open_store(config: Mapping[str, Any], instance_path: str) -> tuple[Engine, UserMetaStore, bool]:
+    """The engine and the usermeta store; the embedded SQLite file when no DATABASE_URL is set."""
     embedded = not config.get("DATABASE_URL")
     if embedded:
-        os.makedirs(app.instance_path, exist_ok=True)
-        url = embedded_url(app.instance_path)
+        os.makedirs(instance_path, exist_ok=True)
+        url = embedded_url(instance_path)
     else:
         url = str(config["DATABASE_URL"])
     engine = make_engine(url, pool_size=int(config.get("DB_POOL_SIZE", 5)))
     if embedded:
         create_embedded_schema(engine, config["TABLE_PREFIX"])
-    app.extensions["autowebinar.engine"] = engine
-    app.extensions["autowebinar.store"] = UserMetaStore(
-        engine, config["TABLE_PREFIX"], config["REF_META_KEYS"]
-    )
-    app.extensions["autowebinar.embedded"] = embedded
-
-
-def get_store(app: Flask | None = None) -> UserMetaStore:
-    store: UserMetaStore = (app or current_app).extensions["autowebinar.store"]
-    return store
-
-
-def get_engine(app: Flask | None = None) -> Engine:
-    engine: Engine = (app or current_app).extensions["autowebinar.engine"]
-    return engine
+    return engine, UserMetaStore(engine, config["TABLE_PREFIX"], config["REF_META_KEYS"]), embedded

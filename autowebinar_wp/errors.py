@@ -102,3 +102,19 @@ class ServiceUnavailable(AutowebinarError):
     status = 503
     code = "unavailable"
     message = "The service is temporarily unavailable."
+
+
+class InvalidParameter(BadRequest):
+    code = "invalid_parameter"
+    message = "A query parameter is not valid."
+
+
+class NotAdmin(Forbidden):
+    code = "forbidden"
+    message = "This needs an admin token."
+
+
+class CoreEventsDisabled(AutowebinarError):
+    status = 503
+    code = "core_events_not_configured"
+    message = "CORE_WEBHOOK_SECRET is not configured on the sidecar."

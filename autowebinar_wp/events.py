@@ -17,9 +17,10 @@ from autowebinar_wp.session import Event
 EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://autowebinar-wp/events")
 
 
-def event_id(session_id: str, name: str, milestone: int | None = None) -> str:
-    key = f"{session_id}:{name}:{'' if milestone is None else milestone}"
-    return str(uuid.uuid5(EVENT_NAMESPACE, key))
+def event_id(event: Event) -> str:
+    """The one place an AutoWebinar event's id is computed: UUIDv5(session, name, milestone)."""
+    milestone = "" if event.milestone is None else event.milestone
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{event.session_id}:{event.name}:{milestone}"))
 
 
 def ref_id(ref: Mapping[str, str], ref_keys: Sequence[str]) -> str | None:
@@ -39,7 +40,7 @@ def payload(event: Event, user_id: int, ref: str | None) -> dict[str, Any]:
     """The wire payload: {event, event_id, user_id, ref_id, timestamp[, progress, name]}."""
     body: dict[str, Any] = {
         "event": event.name,
-        "event_id": event_id(event.session_id, event.name, event.milestone),
+        "event_id": event_id(event),
         "user_id": user_id,
         "ref_id": ref,
         "timestamp": iso(event.at),
@@ -49,3 +50,10 @@ def payload(event: Event, user_id: int, ref: str | None) -> dict[str, Any]:
         # The spec's requirement list names these autowebinar_view_NN: carry it as an alias.
         body["name"] = f"autowebinar_view_{event.milestone}"
     return body
+
+
+def payloads(events: Sequence[Event], user_id: int, ref: Mapping[str, str],
+             ref_keys: Sequence[str]) -> list[dict[str, Any]]:
+    """The wire payloads of one user's events; `ref_id` from the referral keys as read."""
+    rid = ref_id(ref, ref_keys)
+    return [payload(event, user_id, rid) for event in events]

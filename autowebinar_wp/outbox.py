@@ -27,19 +27,15 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from flask import Flask
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.constants import EmptyData
 from standardwebhooks import Webhook
-
-from autowebinar_wp.events import event_id, payload, ref_id
-from autowebinar_wp.session import Event, SessionConfig
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +45,7 @@ DEFAULT_RETRY_SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
 JITTER = 0.2
 RECOVERY_SEC = 60  # how old an intent or an unleased delivery must be before a sweep acts
 INTENT, DELIVERY = "aw:intent:", "aw:dlv:"
+AUTOWEBINAR = "autowebinar"  # the kind of the session events (session.Event)
 
 Clock = Callable[[], float]
 
@@ -85,7 +82,7 @@ def delivery_id(event_id: str, url: str) -> str:
 
 @dataclass(frozen=True)
 class Intent:
-    key: str
+    key: str | None  # None: not journaled (no webhooks configured, the events are only logged)
     payloads: list[dict[str, Any]]
 
 
@@ -96,12 +93,13 @@ class Outbox:
     huey: Huey
     urls: Sequence[str]
     secret: str | None
-    ref_keys: Sequence[str]
     timeout: float
     schedule: Sequence[float]
-    reconcile: Callable[[int], list[Event]]  # user id -> events implied by committed state
     recovery_sec: float = RECOVERY_SEC
     clock: Clock = time.time
+    # kind -> (user id -> ids of the events that user's committed state implies); each module
+    # whose events change state registers one, so a sweep can tell a COMMIT that happened.
+    reconcilers: dict[str, Callable[[int], set[str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.deliver_task = self.huey.task(name="autowebinar.deliver")(self._deliver)
@@ -139,15 +137,21 @@ class Outbox:
 
     # ---- the write path (called by the web request) -------------------------------------------
 
-    def prepare(
-        self, user_id: int, events: Sequence[Event], ref: Mapping[str, str]
-    ) -> Intent | None:
-        """Before COMMIT: journal the events this change implies."""
-        if not events or not self.enabled:
+    def prepare(self, user_id: int, payloads: Sequence[dict[str, Any]],
+                kind: str = AUTOWEBINAR) -> Intent | None:
+        """Before COMMIT: journal the events this change implies (`kind` names the reconciler).
+
+        Without webhooks nothing is journaled: `commit` only logs the events.
+        """
+        if not payloads:
             return None
-        rid = ref_id(ref, self.ref_keys)
-        intent = Intent(INTENT + str(uuid.uuid4()), [payload(e, user_id, rid) for e in events])
-        self._put(intent.key, {"user_id": user_id, "created": self.clock(),
+        if kind not in self.reconcilers:
+            raise ValueError(f"no reconciler registered for events of kind {kind!r}")
+        if not self.enabled:
+            return Intent(None, list(payloads))
+        key = INTENT + str(uuid.uuid4())
+        intent = Intent(key, list(payloads))
+        self._put(key, {"user_id": user_id, "kind": kind, "created": self.clock(),
                                "payloads": intent.payloads})
         return intent
 
@@ -160,11 +164,22 @@ class Outbox:
         if intent is None:
             return
         self.enqueue(intent.payloads)
-        self._delete(intent.key)
+        if intent.key is not None:
+            self._delete(intent.key)
 
     def enqueue(self, payloads: Iterable[Mapping[str, Any]]) -> int:
+        """Queue one delivery per (event, URL); without webhooks, log each event instead."""
         count = 0
         for body in payloads:
+            if not self.enabled:
+                # The one place events surface when no receiver is configured. No ref_id:
+                # the log is not a place for referral data.
+                extra = {"event": body["event"], "event_id": body["event_id"],
+                         "user_id": body["user_id"]}
+                if "progress" in body:
+                    extra["progress"] = body["progress"]
+                log.info("event", extra=extra)
+                continue
             for url in self.urls:
                 did = delivery_id(body["event_id"], url)
                 self._put(DELIVERY + did, {"url": url, "payload": body, "attempt": 0,
@@ -210,7 +225,9 @@ class Outbox:
         self, url: str, msg_id: str, data: str
     ) -> tuple[int | None, float | None, str | None]:
         assert self._webhook is not None
-        stamp = datetime.fromtimestamp(int(self.clock()), UTC)
+        # The signature's timestamp is the moment of sending on the wire, checked by the
+        # receiver against its own clock (replay protection), not the app's clock.
+        stamp = datetime.fromtimestamp(int(time.time()), UTC)
         headers = {
             "content-type": "application/json",
             "user-agent": "autowebinar-wp",
@@ -241,8 +258,8 @@ class Outbox:
             record = self._get(key)
             if record is None or now - float(record["created"]) < self.recovery_sec:
                 continue
-            implied = {event_id(e.session_id, e.name, e.milestone)
-                       for e in self.reconcile(record["user_id"])}
+            reconcile = self.reconcilers[record.get("kind", AUTOWEBINAR)]
+            implied = reconcile(record["user_id"])
             keep = [p for p in record["payloads"] if p["event_id"] in implied]
             counts["intents"] += 1
             counts["recovered_events"] += len(keep)
@@ -277,27 +294,14 @@ def make_huey(queue_url: str | None, instance_path: str) -> Huey:
     return SqliteHuey("autowebinar", filename=filename, results=False, utc=True)
 
 
-def init_app(app: Flask) -> Outbox:
-    from autowebinar_wp import runtime
-    from autowebinar_wp.db import get_store
-    from autowebinar_wp.replay import derive
-
-    config = app.config
-    store = get_store(app)
-    session_config: SessionConfig = runtime.session_config(app)
-
-    def reconcile(user_id: int) -> list[Event]:
-        return derive(store.read(user_id).state, session_config)
-
-    outbox = Outbox(
-        huey=make_huey(config.get("QUEUE_URL"), app.instance_path),
+def from_config(config: Mapping[str, Any], instance_path: str, clock: Clock) -> Outbox:
+    """The outbox an app's configuration describes (reconcilers are registered by the caller)."""
+    return Outbox(
+        huey=make_huey(config.get("QUEUE_URL"), instance_path),
         urls=list(config["WEBHOOK_URLS"]),
         secret=config.get("WEBHOOK_SECRET"),
-        ref_keys=list(config["REF_META_KEYS"]),
         timeout=float(config["WEBHOOK_TIMEOUT_SEC"]),
         schedule=tuple(config.get("WEBHOOK_RETRY_SCHEDULE") or DEFAULT_RETRY_SCHEDULE),
-        reconcile=reconcile,
         recovery_sec=float(config["OUTBOX_RECOVERY_SEC"]),
+        clock=clock,
     )
-    app.extensions["autowebinar.outbox"] = outbox
-    return outbox

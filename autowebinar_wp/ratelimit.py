@@ -1,26 +1,29 @@
-"""The per-user heartbeat limit: `HEARTBEAT_RATE_LIMIT` counted in `RATELIMIT_STORAGE_URI`.
+"""Rate limits (`*_RATE_LIMIT`) counted in `RATELIMIT_STORAGE_URI`.
 
 Fixed windows from the `limits` library (the limit syntax and the storages Flask-Limiter
-uses: `memory://`, `redis://...`), applied by one small wrapper around the heartbeat view
-(web/__init__.py). Flask-Limiter did the same through a before_request hook on every
-request, a decorator, and an after_request hook; on the heartbeat path that machinery cost
-more CPU than the limit itself (BENCHMARKS.md), so it is not used any more.
+uses: `memory://`, `redis://...`), applied by the `@rate_limited` decorator on each view
+(web/auth.py). Flask-Limiter did the same through a before_request hook on every request,
+a decorator, and an after_request hook; on the heartbeat path that machinery cost more CPU
+than the limit itself (BENCHMARKS.md), so it is not used any more.
 
 `memory://` maps to `SweptMemoryStorage` below. limits' own MemoryStorage expires keys from a
 `threading.Timer` that it re-arms 10 ms after each hit: under a steady trickle of heartbeats
 that is a new OS thread for most requests, and each timer walks every key (one per viewer)
 while holding the GIL - measured, the single largest cost of a heartbeat. This storage keeps
 the same counters in one dict and sweeps expired keys inline, at most once a second, under
-one lock. Like any memory storage it counts per process: with several gunicorn workers a
-viewer's budget is per worker (use redis:// to share it).
+one lock. Like any memory storage it counts per process: with several server workers a
+viewer's budget is per worker (use redis:// to share it). It tells time with the app's clock
+(services.py), the one the rest of the request uses.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from limits import RateLimitItem, parse_many
 from limits.storage import Storage, storage_from_string
@@ -35,7 +38,9 @@ class SweptMemoryStorage(Storage):
     STORAGE_SCHEME = [SCHEME]
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False,
+                 clock: Callable[[], float] = time.time,
                  **options: float | str | bool) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._counters: dict[str, list[float]] = {}  # key -> [count, expires_at (epoch)]
         self._next_sweep = 0.0
@@ -46,7 +51,7 @@ class SweptMemoryStorage(Storage):
         return ValueError
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        now = time.time()
+        now = self._clock()
         with self._lock:
             if now >= self._next_sweep:
                 self._sweep(now)
@@ -58,13 +63,13 @@ class SweptMemoryStorage(Storage):
 
     def get(self, key: str) -> int:
         entry = self._counters.get(key)
-        if entry is None or entry[1] <= time.time():
+        if entry is None or entry[1] <= self._clock():
             return 0
         return int(entry[0])
 
     def get_expiry(self, key: str) -> float:
         entry = self._counters.get(key)
-        now = time.time()
+        now = self._clock()
         return entry[1] if entry is not None and entry[1] > now else now
 
     def check(self) -> bool:
@@ -114,11 +119,15 @@ class Verdict:
 class PerKeyLimiter:
     """Fixed-window limits per key (a WordPress user) in one limits storage."""
 
-    def __init__(self, configured_storage_uri: str) -> None:
-        storage = storage_from_string(storage_uri(configured_storage_uri))
+    def __init__(self, configured_storage_uri: str,
+                 clock: Callable[[], float] = time.time) -> None:
+        uri = storage_uri(configured_storage_uri)
+        options: dict[str, Any] = {"clock": clock} if uri.startswith(SCHEME) else {}
+        storage = storage_from_string(uri, **options)
         if not isinstance(storage, Storage):
             raise ValueError("RATELIMIT_STORAGE_URI must name a synchronous storage")
         self.storage: Storage = storage
+        self._clock = clock
 
     def hit(self, limits_text: str, key: str) -> Verdict:
         """Count one request against every limit; the first one exceeded refuses it."""
@@ -132,4 +141,4 @@ class PerKeyLimiter:
                 return current
             if verdict is None or current.remaining < verdict.remaining:
                 verdict = current
-        return verdict or Verdict(True, 0, 0, int(time.time()))
+        return verdict or Verdict(True, 0, 0, int(self._clock()))

@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     seed_database(admin, args.db, args.users)
     count_round_trips()
     from autowebinar_wp.app import create_app
+    from autowebinar_wp.services import services
 
     instance = tempfile.mkdtemp(prefix="awhotpath-")
     app = create_app({
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "HEARTBEAT_RATE_LIMIT": "1000000 per minute", "LOCALE": "en",
     }, instance_path=instance)
     clock = Clock()
-    app.extensions["autowebinar.clock"] = clock
+    services(app).clock = clock
     users = list(range(1, args.users + 1))
     start = clock.now.timestamp()
     user_tokens = {u: tokens.mint(SECRET, u, "viewer", 6 * 3600, now=start) for u in users}
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         trips = dict(ROUND_TRIPS)
     finally:
-        app.extensions["autowebinar.engine"].dispose()
+        services(app).engine.dispose()
         admin.q(f"DROP DATABASE IF EXISTS `{args.db}`")
     n = args.requests
     import autowebinar_wp

@@ -26,9 +26,10 @@ from sqlalchemy import event, text
 from autowebinar_wp import admin
 from autowebinar_wp.cli import main
 from autowebinar_wp.codec import DATETIME_FORMAT, decode_state
+from autowebinar_wp.services import services
 from autowebinar_wp.session import has_joined
 from autowebinar_wp.state import META_KEYS, State
-from tests.conftest import SECRET, Backend, Harness, clear_config_env
+from tests.support import SECRET, Backend, Harness, clear_config_env
 from tests.wordpress_fixtures import WP_USERMETA_DDL, wordpress_meta
 
 K = META_KEYS
@@ -436,7 +437,7 @@ def test_csv_export_streams_every_user_in_batches(dash: Harness, populated: Popu
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(admin, "EXPORT_BATCH", 25)
     statements: list[str] = []
-    engine = dash.app.extensions["autowebinar.engine"]
+    engine = services(dash.app).engine
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)

@@ -6,7 +6,7 @@ from sqlalchemy.engine import make_url
 from autowebinar_wp import create_app
 from autowebinar_wp.cli import main
 from autowebinar_wp.db import make_engine
-from tests.conftest import clear_config_env
+from tests.support import clear_config_env
 
 SECRET = "c" * 40
 

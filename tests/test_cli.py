@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from autowebinar_wp.cli import main
-from tests.conftest import clear_config_env
+from tests.support import clear_config_env
 
 SECRET = "cli-secret-0123456789abcdef0123456789abcdef"
 

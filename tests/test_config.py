@@ -2,7 +2,8 @@ import pytest
 
 from autowebinar_wp import create_app
 from autowebinar_wp.errors import ConfigError
-from tests.conftest import clear_config_env
+from autowebinar_wp.services import services
+from tests.support import clear_config_env
 
 SECRET = "s" * 40
 
@@ -80,9 +81,9 @@ def test_bad_toml_is_a_config_error(tmp_path, monkeypatch) -> None:
 
 def test_embedded_default_creates_sqlite_in_instance(tmp_path, monkeypatch) -> None:
     app = make(tmp_path, monkeypatch, env={"AUTOWEBINAR_EMBED_SECRET": SECRET})
-    assert app.extensions["autowebinar.embedded"] is True
+    assert services(app).embedded is True
     assert (tmp_path / "instance" / "autowebinar.sqlite3").exists()
-    with app.extensions["autowebinar.engine"].connect() as conn:
+    with services(app).engine.connect() as conn:
         indexes = {r[1] for r in conn.exec_driver_sql("PRAGMA index_list('wp_usermeta')")}
     assert {"wp_usermeta_user_id", "wp_usermeta_meta_key"} <= indexes
     response = app.test_client().get("/healthz")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from standardwebhooks import Webhook
 
 from autowebinar_wp import create_app
-from tests.conftest import clear_config_env
+from tests.support import clear_config_env
 
 
 def demo_app(tmp_path, monkeypatch):

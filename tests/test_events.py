@@ -8,11 +8,12 @@ import uuid
 import pytest
 from click.testing import CliRunner
 
-from autowebinar_wp.events import event_id, payload, ref_id
+from autowebinar_wp.events import payload, ref_id
 from autowebinar_wp.outbox import DEFAULT_RETRY_SCHEDULE, backoff, classify, safe_url
 from autowebinar_wp.replay import derive
+from autowebinar_wp.services import services
 from autowebinar_wp.session import ProgressReached, SessionConfig
-from tests.conftest import T0, clear_config_env
+from tests.support import T0, clear_config_env, session_event_id
 from tests.webhook_receiver import SECRET as RECEIVER_SECRET
 from tests.webhook_receiver import consuming, running_receiver
 
@@ -25,17 +26,18 @@ FAST = [0, 0, 0, 0]
 
 def test_event_ids_are_deterministic_uuid5() -> None:
     sid = "0b7f4c1e-6a0e-4b8e-9a55-8c3f1f1f2a10"
-    first = event_id(sid, "autowebinar_progress", 50)
-    assert first == event_id(sid, "autowebinar_progress", 50)
-    assert first != event_id(sid, "autowebinar_progress", 75)
-    assert first != event_id("another-session", "autowebinar_progress", 50)
+    first = session_event_id(sid, "autowebinar_progress", 50)
+    assert first == session_event_id(sid, "autowebinar_progress", 50)
+    assert first != session_event_id(sid, "autowebinar_progress", 75)
+    assert first != session_event_id("another-session", "autowebinar_progress", 50)
     assert uuid.UUID(first).version == 5
 
 
 def test_payload_is_the_spec_minimum_plus_progress_alias() -> None:
     body = payload(ProgressReached("s", T0, 50), 7, "partner-1")
     assert body == {
-        "event": "autowebinar_progress", "event_id": event_id("s", "autowebinar_progress", 50),
+        "event": "autowebinar_progress",
+        "event_id": session_event_id("s", "autowebinar_progress", 50),
         "user_id": 7, "ref_id": "partner-1", "timestamp": "2026-11-26T12:00:00Z",
         "progress": 50, "name": "autowebinar_view_50",
     }
@@ -117,7 +119,7 @@ def expected_events(harness, uid: int) -> list[tuple[str, int | None, str]]:
     names = [("autowebinar_session_created", None), ("autowebinar_join", None)]
     names += [("autowebinar_progress", m) for m in (25, 50, 75, 100)]
     names += [("autowebinar_completed", None), ("autowebinar_cta_click", None)]
-    return [(n, m, event_id(sid, n, m)) for n, m in names]
+    return [(n, m, session_event_id(sid, n, m)) for n, m in names]
 
 
 def test_a_full_viewing_session_delivers_exactly_the_expected_events(make_harness) -> None:
@@ -125,7 +127,7 @@ def test_a_full_viewing_session_delivers_exactly_the_expected_events(make_harnes
         harness = webhook_harness(make_harness, receiver)
         uid = harness.backend.new_user(where=lambda u: u % 5 == 0)  # has invited_by
         view_everything(harness, uid)
-        outbox = harness.app.extensions["autowebinar.outbox"]
+        outbox = services(harness.app).outbox
         assert outbox.pending() == 8  # queued durably, nothing sent on the request path
         with consuming(outbox):
             receiver.wait_for(8)
@@ -152,8 +154,8 @@ def test_retries_by_status(make_harness, script, attempts, delivered, left) -> N
         harness = webhook_harness(make_harness, receiver)
         uid = harness.backend.new_user()
         harness.post(JOIN, uid)
-        outbox = harness.app.extensions["autowebinar.outbox"]
-        created = event_id(harness.backend.meta(uid)["autowebinar_session_id"],
+        outbox = services(harness.app).outbox
+        created = session_event_id(harness.backend.meta(uid)["autowebinar_session_id"],
                            "autowebinar_session_created")
         with consuming(outbox):
             receiver.wait_for(1)  # the join event
@@ -174,7 +176,7 @@ def test_timeouts_and_refused_connections_are_retried(make_harness) -> None:
                                   WEBHOOK_RETRY_SCHEDULE=[0] + [0.2] * 9)
         uid = harness.backend.new_user()
         harness.post(JOIN, uid)
-        outbox = harness.app.extensions["autowebinar.outbox"]
+        outbox = services(harness.app).outbox
         with consuming(outbox, workers=1):
             receiver.wait_for(2, timeout=20)
             import time
@@ -190,7 +192,7 @@ def test_timeouts_and_refused_connections_are_retried(make_harness) -> None:
                             WEBHOOK_SECRET=RECEIVER_SECRET, WEBHOOK_RETRY_SCHEDULE=[0, 3600])
     uid = harness2.backend.new_user()
     harness2.post(JOIN, uid)
-    outbox = harness2.app.extensions["autowebinar.outbox"]
+    outbox = services(harness2.app).outbox
     task = outbox.huey.dequeue()
     outbox.huey.execute(task)
     assert outbox.pending() == 2  # both events, one retry scheduled
@@ -212,7 +214,7 @@ def test_logs_carry_no_secrets_tokens_or_bodies(make_harness) -> None:
             uid = harness.backend.new_user()
             token = harness.token(uid)
             harness.post(JOIN, token=token)
-            with consuming(harness.app.extensions["autowebinar.outbox"]):
+            with consuming(services(harness.app).outbox):
                 receiver.wait_for(2)
     finally:
         logging.getLogger("autowebinar_wp").removeHandler(handler)
@@ -241,11 +243,11 @@ def test_redis_queue_two_consumers_lose_nothing(make_harness) -> None:
             for uid in users:
                 view_everything(first, uid)
             expected = {e for uid in users for e in expected_events(first, uid)}
-            with consuming(first.app.extensions["autowebinar.outbox"]), \
-                    consuming(second.app.extensions["autowebinar.outbox"]):
+            with consuming(services(first.app).outbox), \
+                    consuming(services(second.app).outbox):
                 receiver.wait_for(len(expected), timeout=30)
             assert set(receiver.events()) == expected
-            assert first.app.extensions["autowebinar.outbox"].pending() == 0
+            assert services(first.app).outbox.pending() == 0
     finally:
         client.flushdb()
         client.close()
@@ -263,7 +265,7 @@ def test_replay_re_emits_exactly_the_derivable_events(make_harness, monkeypatch)
         from datetime import UTC, datetime
 
         harness.clock.current = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
-        outbox = harness.app.extensions["autowebinar.outbox"]
+        outbox = services(harness.app).outbox
         full, partial, idle = (harness.backend.new_user() for _ in range(3))
         view_everything(harness, full)
         harness.post(JOIN, partial)

@@ -13,10 +13,9 @@ import httpx
 import pytest
 
 from autowebinar_wp import tokens
-from autowebinar_wp.events import event_id
+from autowebinar_wp.services import services
 from autowebinar_wp.state import META_KEYS
-from tests.browser.conftest import free_port
-from tests.conftest import SECRET
+from tests.support import SECRET, free_port, session_event_id
 from tests.webhook_receiver import running_receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.mysql]
@@ -55,7 +54,8 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
 
 def expected(backend, uid: int) -> set[str]:
     sid = backend.meta(uid)[META_KEYS["session_id"]]
-    return {event_id(sid, "autowebinar_session_created"), event_id(sid, "autowebinar_join")}
+    return {session_event_id(sid, name)
+            for name in ("autowebinar_session_created", "autowebinar_join")}
 
 
 def test_server_killed_between_commit_and_enqueue(mysql_backend, tmp_path) -> None:
@@ -108,7 +108,7 @@ def test_consumer_killed_mid_delivery(mysql_backend, tmp_path) -> None:
         response = app.test_client().post("/api/v1/session/join",
                                           headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200
-        app.extensions["autowebinar.engine"].dispose()
+        services(app).engine.dispose()
         want = expected(mysql_backend, uid)
 
         consumer = cli("worker", "--workers", "1", env=env)

@@ -7,7 +7,7 @@ import jwt
 import pytest
 
 from autowebinar_wp.state import META_KEYS
-from tests.conftest import SECRET
+from tests.support import SECRET
 
 K = META_KEYS
 JOIN, HB, LEAVE, CTA = ("/api/v1/session/join", "/api/v1/session/heartbeat",
@@ -73,14 +73,13 @@ def test_late_first_entry_joins_in_progress_and_reentry_resumes(harness) -> None
     harness.backend.engine.dispose()
     uid2 = harness.backend.new_user()
     with harness.app.app_context():
-        from autowebinar_wp.db import get_store
         from autowebinar_wp.session import Create, decide
 
-        store = get_store()
+        store = harness.services.store
         with store.transaction(uid2) as conn:
             loaded = store.load(conn, uid2)
             out = decide(loaded.state, Create("22222222-2222-4222-8222-222222222222"),
-                         harness.clock(), harness.app.extensions["autowebinar.session_config"])
+                         harness.clock(), harness.services.session)
             store.save(conn, loaded, out.state)
     harness.clock.advance(30)
     joined = harness.post(JOIN, uid2).get_json()
@@ -299,18 +298,18 @@ def test_player_page_headers_and_honest_content(make_harness) -> None:
 def test_statements_per_heartbeat_on_mariadb(mysql_backend, tmp_path) -> None:
     from sqlalchemy import event
 
-    from tests.conftest import FakeClock, Harness, create_app
+    from autowebinar_wp import create_app
+    from tests.support import attach
     from tests.wire import WireLog
 
     app = create_app({"DATABASE_URL": mysql_backend.url, "EMBED_SECRET": SECRET,
                       "VIDEO_DURATION_SEC": 100}, instance_path=str(tmp_path))
-    harness = Harness(app, mysql_backend, FakeClock())
-    app.extensions["autowebinar.clock"] = harness.clock
+    harness = attach(app, mysql_backend)
     uid = harness.backend.new_user()
     harness.post(JOIN, uid)
     harness.clock.advance(10)
     seen: list[str] = []
-    engine = harness.app.extensions["autowebinar.engine"]
+    engine = harness.services.engine
 
     def record(conn, cursor, statement, *args):
         seen.append(statement.split()[0].upper())

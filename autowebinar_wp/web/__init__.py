@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-import time
-from collections.abc import Callable, Sequence
-from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask_babel import Babel
-from limits.errors import ConfigurationError as LimitsConfigurationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from autowebinar_wp import ratelimit
-from autowebinar_wp.errors import AutowebinarError, ConfigError, RateLimited
+from autowebinar_wp.errors import AutowebinarError
+from autowebinar_wp.services import services
 
 log = logging.getLogger(__name__)
 
@@ -30,31 +26,6 @@ def error_response(code: str, message: str, status: int) -> Response:
     return response
 
 
-def log_events(user_id: int, events: Sequence[Any], ref: dict[str, str]) -> None:
-    """The default event sink until the dispatcher is configured: a structured log line."""
-    from autowebinar_wp.events import event_id
-
-    for event in events:
-        log.info("event", extra={"event": event.name, "user_id": user_id,
-                                 "event_id": event_id(event.session_id, event.name,
-                                                      event.milestone)})
-
-
-def limit_per_user(view: Callable[..., Any], limiter: ratelimit.PerKeyLimiter,
-                   key: Callable[[], str]) -> Callable[..., Any]:
-    """HEARTBEAT_RATE_LIMIT per user around one view: 429 `rate_limited` beyond it."""
-
-    @functools.wraps(view)
-    def limited(*args: Any, **kwargs: Any) -> Any:
-        verdict = limiter.hit(current_app.config["HEARTBEAT_RATE_LIMIT"], key())
-        g.rate_limit = verdict
-        if not verdict.allowed:
-            raise RateLimited()
-        return view(*args, **kwargs)
-
-    return limited
-
-
 def security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -65,7 +36,7 @@ def security_headers(response: Response) -> Response:
         headers["X-RateLimit-Limit"] = str(verdict.limit)
         headers["X-RateLimit-Remaining"] = str(verdict.remaining)
         headers["X-RateLimit-Reset"] = str(verdict.reset_at)
-        headers["Retry-After"] = str(max(0, verdict.reset_at - int(time.time())))
+        headers["Retry-After"] = str(max(0, verdict.reset_at - int(services().timestamp())))
     if response.mimetype == "text/html":
         ancestors = current_app.config["FRAME_ANCESTORS"]
         media = " ".join(sorted({"'self'", *current_app.config["VIDEO_ORIGINS"]}))
@@ -88,17 +59,8 @@ def register(app: Flask) -> None:
     app.config["VIDEO_ORIGINS"] = sorted(
         {f"{p.scheme}://{p.netloc}" for p in map(urlsplit, app.config["VIDEO_URL"]) if p.netloc}
     )
-    app.extensions.setdefault("autowebinar.emit", log_events)
     Babel(app, locale_selector=lambda: current_app.config["LOCALE"],
           default_domain="messages")
-    try:
-        ratelimit.parse_limits(app.config["HEARTBEAT_RATE_LIMIT"])
-    except ValueError as exc:
-        raise ConfigError([f"HEARTBEAT_RATE_LIMIT is not a rate limit: {exc}"]) from exc
-    try:
-        limiter = ratelimit.PerKeyLimiter(app.config["RATELIMIT_STORAGE_URI"])
-    except (ValueError, LimitsConfigurationError) as exc:
-        raise ConfigError([f"RATELIMIT_STORAGE_URI: {exc}"]) from exc
     app.register_blueprint(health.bp)
     app.register_blueprint(viewer.bp)
     app.register_blueprint(core.bp)
@@ -107,10 +69,6 @@ def register(app: Flask) -> None:
         from autowebinar_wp.web import demo
 
         app.register_blueprint(demo.bp)
-    # The per-user heartbeat limit: a script cannot flood the database through one token.
-    app.view_functions["viewer.heartbeat"] = limit_per_user(
-        app.view_functions["viewer.heartbeat"], limiter, viewer.rate_limit_key
-    )
     app.after_request(security_headers)
 
     @app.errorhandler(AutowebinarError)

@@ -26,10 +26,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from autowebinar_wp import admin, runtime, tokens
-from autowebinar_wp.db import get_engine, get_store
-from autowebinar_wp.errors import BadRequest, Forbidden, TokenExpired, Unauthorized
-from autowebinar_wp.web.viewer import bearer_token, verify_token, with_token
+from autowebinar_wp import admin, tokens
+from autowebinar_wp.errors import Forbidden, InvalidParameter, NotAdmin, TokenExpired, Unauthorized
+from autowebinar_wp.services import services
+from autowebinar_wp.web.auth import require_admin, verify_token, with_token
 
 bp = Blueprint("admin", __name__)
 
@@ -37,17 +37,8 @@ DEFAULT_PER_PAGE = 50
 MAX_PAGE = 10**7
 
 
-class InvalidParameter(BadRequest):
-    code = "invalid_parameter"
-    message = "A query parameter is not valid."
-
-
-class NotAdmin(Forbidden):
-    code = "forbidden"
-    message = "This needs an admin token."
-
-
-def require_admin(token: str | None) -> tokens.Viewer:
+def admin_from_query(token: str | None) -> tokens.Viewer:
+    """The dashboard page and the CSV link still carry `?token=` (until the fragment move)."""
     viewer = verify_token(token)
     if viewer.role != "admin":
         raise NotAdmin()
@@ -83,27 +74,29 @@ def choice_arg(name: str, default: str, allowed: tuple[str, ...]) -> str:
 
 @bp.get("/api/v1/admin/funnel")
 def funnel() -> Response:
-    viewer = require_admin(bearer_token())
-    with get_engine().connect() as conn:
-        result = admin.funnel(conn, get_store().table)
+    viewer = require_admin()
+    svc = services()
+    with svc.engine.connect() as conn:
+        result = admin.funnel(conn, svc.store.table)
     return with_token({**result.to_dict(), "generated_at": generated_at()}, viewer)
 
 
 @bp.get("/api/v1/admin/progress")
 def progress() -> Response:
-    viewer = require_admin(bearer_token())
+    viewer = require_admin()
     page = int_arg("page", 1, 1, MAX_PAGE)
     per_page = int_arg("per_page", DEFAULT_PER_PAGE, 1, admin.MAX_PER_PAGE)
     sort = choice_arg("sort", admin.DEFAULT_SORT, tuple(admin.SORTS))
     order = choice_arg("order", "desc", ("asc", "desc"))
-    with get_engine().connect() as conn:
-        result = admin.progress_page(conn, get_store().table, page=page, per_page=per_page,
+    svc = services()
+    with svc.engine.connect() as conn:
+        result = admin.progress_page(conn, svc.store.table, page=page, per_page=per_page,
                                      sort=sort, descending=order == "desc")
     return with_token({**result.to_json(), "generated_at": generated_at()}, viewer)
 
 
 def generated_at() -> str:
-    return runtime.now().isoformat(timespec="seconds")
+    return services().now().isoformat(timespec="seconds")
 
 
 # ---- CSV export ------------------------------------------------------------------------------
@@ -120,8 +113,9 @@ def csv_lines(rows: list[admin.ProgressRow], header: bool = False) -> str:
 
 @bp.get("/admin/export.csv")
 def export_csv() -> Response:
-    require_admin(request.args.get("token"))
-    engine, table, size = get_engine(), get_store().table, admin.EXPORT_BATCH
+    admin_from_query(request.args.get("token"))
+    svc = services()
+    engine, table, size = svc.engine, svc.store.table, admin.EXPORT_BATCH
     # The first batch runs before the response starts, so an unreachable database is a
     # clean 503 rather than a truncated download.
     with engine.connect() as conn:
@@ -136,7 +130,7 @@ def export_csv() -> Response:
                 rows = admin.export_batch(conn, table, rows[-1].user_id, size)
             yield csv_lines(rows)
 
-    stamp = runtime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = services().now().strftime("%Y%m%d-%H%M%S")
     response = Response(stream_with_context(generate()), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="autowebinar-progress-{stamp}.csv"'
@@ -151,7 +145,7 @@ def export_csv() -> Response:
 def dashboard() -> tuple[str, int] | str:
     token = request.args.get("token", "")
     try:
-        require_admin(token)
+        admin_from_query(token)
     except TokenExpired:
         return render_template("admin.html", error="expired"), 401
     except Unauthorized:

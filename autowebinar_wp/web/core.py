@@ -15,10 +15,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from standardwebhooks import Webhook
 
-from autowebinar_wp import runtime
-from autowebinar_wp.errors import AutowebinarError, BadRequest, Unauthorized
+from autowebinar_wp.errors import BadRequest, CoreEventsDisabled, Unauthorized
+from autowebinar_wp.services import services
 from autowebinar_wp.session import Create
-from autowebinar_wp.web.viewer import apply_action
+from autowebinar_wp.viewing import apply
 
 bp = Blueprint("core", __name__)
 log = logging.getLogger(__name__)
@@ -26,12 +26,6 @@ log = logging.getLogger(__name__)
 CREATES_SESSION = ("core_user_registered", "core_user_login")
 ACKNOWLEDGED = ("core_ref_context_resolved",)
 _EVENT_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-
-
-class CoreEventsDisabled(AutowebinarError):
-    status = 503
-    code = "core_events_not_configured"
-    message = "CORE_WEBHOOK_SECRET is not configured on the sidecar."
 
 
 def verified_body() -> Any:
@@ -90,7 +84,8 @@ def core_events() -> tuple[Response, int]:
     name, user_id = event["event"], event["user_id"]
     if name in ACKNOWLEDGED:
         return jsonify({"status": "acknowledged"}), 200
-    _loaded, outcome = apply_action(user_id, Create(runtime.new_id()))
+    svc = services()
+    outcome = apply(svc, user_id, Create(svc.new_id())).outcome
     status = "created" if outcome.events else "exists"
     log.info("core event", extra={"event": name, "event_id": event["event_id"],
                                   "user_id": user_id, "status": status})

@@ -17,7 +17,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from standardwebhooks import Webhook
 
-from autowebinar_wp import runtime, tokens
+from autowebinar_wp import tokens
+from autowebinar_wp.services import services
 
 bp = Blueprint("demo", __name__)
 DEMO_USER_ID = 1
@@ -35,7 +36,7 @@ def page() -> Response:
     raw = request.args.get("user", str(DEMO_USER_ID))
     user_id = int(raw) if raw.isdigit() and 0 < int(raw) < 10**9 else DEMO_USER_ID
     secret = current_app.config["EMBED_SECRET"]
-    now = runtime.now().timestamp()
+    now = services().timestamp()
     token = tokens.mint(secret, user_id, "viewer", current_app.config["TOKEN_DEFAULT_TTL_SEC"], now)
     admin = tokens.mint(secret, DEMO_USER_ID, "admin", 3600, now)
     admin_url = None

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from autowebinar_wp.db import get_engine
+from autowebinar_wp.services import services
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def openapi() -> Response:
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
     try:
-        with get_engine().connect() as conn:
+        with services().engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         log.warning("health check: database unreachable", extra={"error": type(exc).__name__})

@@ -19,7 +19,8 @@ from flask import send_from_directory
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from autowebinar_wp import create_app, tokens
-from tests.conftest import SECRET, Backend
+from autowebinar_wp.services import services
+from tests.support import SECRET, Backend
 
 CHROMIUM = "/usr/bin/chromium"
 MEDIA = Path(__file__).parent / "media"
@@ -142,7 +143,7 @@ def make_site(backend: Backend, instance: Path, **overrides: Any) -> Iterator[Si
         wp_server.server_close()
         thread.join(5)
         wp_thread.join(5)
-        app.extensions["autowebinar.engine"].dispose()
+        services(app).engine.dispose()
 
 
 @pytest.fixture

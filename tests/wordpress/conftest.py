@@ -126,6 +126,7 @@ class Sidecar:
 def sidecar(wp_site: WordPressSite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sidecar]:
     """The real sidecar app on the port the plugin's AUTOWEBINAR_SIDECAR_URL names."""
     from autowebinar_wp import create_app
+    from autowebinar_wp.services import services
 
     app = create_app(
         {
@@ -146,7 +147,7 @@ def sidecar(wp_site: WordPressSite, tmp_path_factory: pytest.TempPathFactory) ->
         instance_path=str(tmp_path_factory.mktemp("sidecar-instance")),
     )
     clock = ShiftedClock()
-    app.extensions["autowebinar.clock"] = clock  # autowebinar_wp.runtime's seam
+    services(app).clock = clock  # the services' clock seam
     server: BaseWSGIServer = make_server("127.0.0.1", wp_site.sidecar_port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="sidecar", daemon=True)
     thread.start()
@@ -156,9 +157,7 @@ def sidecar(wp_site: WordPressSite, tmp_path_factory: pytest.TempPathFactory) ->
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-        engine = app.extensions.get("autowebinar.engine")
-        if engine is not None:
-            engine.dispose()
+        services(app).engine.dispose()
 
 
 @pytest.fixture(scope="session")
