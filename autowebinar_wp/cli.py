@@ -148,7 +148,7 @@ def demo(config_file: str | None, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     secret = app.config["EMBED_SECRET"]
     viewer = tokens.mint(secret, 1, "viewer", 3600)
-    admin = tokens.mint(secret, 1, "admin", 3600)
+    admin = tokens.mint(secret, 1, "admin", app.config["ADMIN_TOKEN_TTL_SEC"])
     click.echo(f"\nAutoWebinar demo (embedded SQLite in {app.instance_path})\n")
     click.echo(f"  Demo site page : {base}/demo")
     click.echo(f"  Player         : {base}/embed?token={viewer}")
@@ -170,7 +170,12 @@ def token(config_file: str | None, user_id: int, admin: bool, ttl: int | None) -
     from autowebinar_wp import tokens
 
     app = load_app(config_file)
+    admin_ttl = app.config["ADMIN_TOKEN_TTL_SEC"]
     lifetime = ttl or app.config["TOKEN_DEFAULT_TTL_SEC"]
+    if admin and ttl and ttl > admin_ttl:
+        _fail(f"admin tokens live at most ADMIN_TOKEN_TTL_SEC = {admin_ttl} seconds")
+    if admin:
+        lifetime = min(lifetime, admin_ttl)
     click.echo(tokens.mint(app.config["EMBED_SECRET"], user_id,
                            "admin" if admin else "viewer", lifetime))
 

@@ -49,6 +49,10 @@ DEFAULTS: dict[str, Any] = {
     # Tokens.
     "TOKEN_LEEWAY_SEC": 10,
     "TOKEN_DEFAULT_TTL_SEC": 600,
+    # A viewer's token is refreshed while they watch, up to this long after WordPress
+    # minted the first one (None: the video's duration + 1 h, never more than 24 h).
+    "MAX_VIEWING_SEC": None,
+    "ADMIN_TOKEN_TTL_SEC": 3600,  # admin tokens are never refreshed
     # Rate limits (the `limits` library's notation) per user and endpoint, and per client
     # address for requests with an invalid token; and where they are counted.
     "HEARTBEAT_RATE_LIMIT": "30 per minute",
@@ -74,6 +78,7 @@ _PREFIX_RE = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 _META_KEY_RE = re.compile(r"^[A-Za-z0-9_\-]{1,191}$")
 _WHSEC_RE = re.compile(r"^whsec_[A-Za-z0-9+/=]{16,}$")
 MIN_SECRET_LEN = 32
+MAX_TOKEN_AGE_SEC = 24 * 3600
 
 
 def load_config(config: Config, config_file: str | None = None) -> None:
@@ -161,6 +166,16 @@ def normalise_and_validate(config: Config, instance_path: str) -> None:
         _as_int(config, key, problems, minimum)
 
     duration = config.get("VIDEO_DURATION_SEC")
+    if config.get("MAX_VIEWING_SEC") in (None, ""):
+        if isinstance(duration, int):
+            config["MAX_VIEWING_SEC"] = min(duration + 3600, MAX_TOKEN_AGE_SEC)
+    else:
+        _as_int(config, "MAX_VIEWING_SEC", problems, 60)
+    _as_int(config, "ADMIN_TOKEN_TTL_SEC", problems, 60)
+    for key in ("MAX_VIEWING_SEC", "ADMIN_TOKEN_TTL_SEC"):
+        value = config.get(key)
+        if isinstance(value, int) and value > MAX_TOKEN_AGE_SEC:
+            problems.append(f"{key} must be at most {MAX_TOKEN_AGE_SEC} (24 hours), got {value}")
     if config.get("CTA_AT_SEC") in (None, ""):
         config["CTA_AT_SEC"] = duration
     else:

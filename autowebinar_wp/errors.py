@@ -48,6 +48,11 @@ class InvalidPosition(BadRequest):
     message = "position_sec must be a finite, non-negative number of seconds."
 
 
+class AnchorRequired(BadRequest):
+    code = "anchor_required"
+    message = "Send back the anchor from the last join or heartbeat response."
+
+
 class PayloadTooLarge(AutowebinarError):
     status = 413
     code = "payload_too_large"
@@ -69,6 +74,16 @@ class Forbidden(AutowebinarError):
     status = 403
     code = "forbidden"
     message = "This token does not allow that."
+
+
+class InvalidAnchor(Unauthorized):
+    code = "invalid_anchor"
+    message = "The anchor is not valid; join again."
+
+
+class AnchorMismatch(Forbidden):
+    code = "anchor_mismatch"
+    message = "The anchor belongs to another viewer or session; join again."
 
 
 class NotFound(AutowebinarError):

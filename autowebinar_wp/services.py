@@ -23,6 +23,7 @@ from autowebinar_wp.outbox import Outbox
 from autowebinar_wp.ratelimit import PerKeyLimiter
 from autowebinar_wp.session import SessionConfig
 from autowebinar_wp.store import UserMetaStore
+from autowebinar_wp.tokens import Policy
 
 EXTENSION = "autowebinar"
 
@@ -47,6 +48,7 @@ class Services:
     embedded: bool  # the private SQLite file of the demo, not a WordPress database
     outbox: Outbox
     limiter: PerKeyLimiter
+    tokens: Policy
     clock: Clock = system_clock
     new_id: Callable[[], str] = new_uuid
 
@@ -76,7 +78,6 @@ def build(app: Flask) -> Services:
         start_delay_sec=config["START_DELAY_SEC"],
         cta_at_sec=config["CTA_AT_SEC"],
         slack_sec=config["POSITION_SLACK_SEC"],
-        heartbeat_sec=config["HEARTBEAT_SEC"],
     )
     # The outbox and the limiter get the services' clock through this closure, so a clock
     # replaced later (tests) is the one they read.
@@ -95,8 +96,11 @@ def build(app: Flask) -> Services:
         limiter = ratelimit.PerKeyLimiter(config["RATELIMIT_STORAGE_URI"], clock=epoch)
     except (ValueError, LimitsConfigurationError) as exc:
         raise ConfigError([f"RATELIMIT_STORAGE_URI: {exc}"]) from exc
+    policy = Policy(leeway_sec=config["TOKEN_LEEWAY_SEC"],
+                    max_viewing_sec=config["MAX_VIEWING_SEC"],
+                    admin_ttl_sec=config["ADMIN_TOKEN_TTL_SEC"])
     services = Services(session=session, engine=engine, store=store, embedded=embedded,
-                        outbox=box, limiter=limiter)
+                        outbox=box, limiter=limiter, tokens=policy)
     holder.append(services)
     app.extensions[EXTENSION] = services
     return services

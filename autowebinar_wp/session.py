@@ -8,6 +8,18 @@ Derived facts (never stored separately, so replay can re-derive them from userme
                                                is always before the start)
 * progress  =  the highest milestone whose point the position has reached
 * cta visible <=> position >= CTA_AT_SEC or completed
+
+The honest clock (DESIGN §4 "Viewing"): each viewing carries an `Anchor` (p0, t0), the
+position credited last and the moment it was credited, in milliseconds. A report p at t is
+credited up to p0 + (t - t0) - wall-clock time, never more - and the next anchor is the
+credited point, never the report. Reports up to `slack_sec` beyond the limit are tolerated
+(not flagged as clamped, so the player does not snap back over network jitter), but the
+excess is credited neither into the stored position nor into the anchor, so slack can never
+be banked, whatever the request rate. A report that does not move the stored position
+(stale, reordered, duplicated, or from a second tab behind the first) moves nothing
+backwards and leaves the anchor as it was, so the next honest report is credited in full.
+Anchors travel with the client, signed (anchors.py), because the store's one-second
+datetimes cannot carry them.
 """
 
 from __future__ import annotations
@@ -15,9 +27,15 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from autowebinar_wp.errors import BadRequest, CtaNotVisible, NoSession
+from autowebinar_wp.errors import (
+    AnchorMismatch,
+    AnchorRequired,
+    BadRequest,
+    CtaNotVisible,
+    NoSession,
+)
 from autowebinar_wp.state import MILESTONES, State
 
 # Seconds before the end that count as the end: a file's real length differs from the
@@ -30,27 +48,34 @@ class SessionConfig:
     duration_sec: int
     start_delay_sec: int = 0
     cta_at_sec: int | None = None  # None: the end of the video
-    slack_sec: int = 2
-    heartbeat_sec: int = 10
+    slack_sec: int = 2  # tolerated beyond wall-clock time without a snap-back, never credited
 
     def __post_init__(self) -> None:
-        if self.duration_sec < 1 or self.heartbeat_sec < 1:
-            raise ValueError("duration_sec and heartbeat_sec must be positive")
-
-    def allowance(self, elapsed_sec: int) -> int:
-        """How far a position may advance in `elapsed_sec` of wall-clock time.
-
-        The slack absorbs network jitter and whole-second rounding, but it grows with the
-        elapsed time (full slack only after a whole heartbeat interval), so a script that
-        sends heartbeats rapidly cannot bank slack: it is never more than
-        slack/heartbeat (20 % with the defaults) ahead of real time.
-        """
-        elapsed = max(0, elapsed_sec)
-        return elapsed + min(self.slack_sec, elapsed * self.slack_sec // self.heartbeat_sec)
+        if self.duration_sec < 1 or self.slack_sec < 0:
+            raise ValueError("duration_sec must be positive and slack_sec not negative")
 
     @property
     def cta_at(self) -> int:
         return self.duration_sec if self.cta_at_sec is None else self.cta_at_sec
+
+
+# ---- the anchor of a viewing ------------------------------------------------------------------
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch, exactly (no float rounding)."""
+    return (moment - EPOCH) // timedelta(milliseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """The last credited point of one viewing: `position_ms` credited at `at_ms`."""
+
+    session_id: str
+    position_ms: int
+    at_ms: int
 
 
 # ---- events (what happened; events.py turns them into webhook payloads) -------------------
@@ -115,11 +140,13 @@ class Join:
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
     position_sec: float
+    anchor: Anchor | None = None  # the viewing's anchor, as the client echoed it (verified)
 
 
 @dataclass(frozen=True, slots=True)
 class Leave:
     position_sec: float
+    anchor: Anchor | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +163,9 @@ class Outcome:
     events: tuple[Event, ...] = ()
     position_sec: int = 0
     starts_in_sec: int = 0
-    clamped: bool = False  # the reported position was beyond what wall-clock time allows
+    clamped: bool = False  # the report was beyond wall-clock time plus the slack: cheating
     resumed: bool = False  # a re-entry continuing from a saved position
+    anchor: Anchor | None = None  # the viewing's next anchor (None: not playing)
 
     def cta_visible(self, config: SessionConfig) -> bool:
         return is_cta_visible(self.state, config)
@@ -180,15 +208,17 @@ def decide(state: State, action: Action, now: datetime, config: SessionConfig) -
     """Apply one action at `now`; the only entry point for session rules."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
+    precise = to_ms(now)  # the anchors' clock; stored datetimes have whole seconds
     now = now.replace(microsecond=0)
     match action:
         case Create(new_session_id=sid):
             state, events = _ensure_session(state, now, config, sid)
             return Outcome(state, tuple(events), state.last_position_sec)
         case Join(new_session_id=sid):
-            return _join(state, now, config, sid)
-        case Heartbeat(position_sec=pos) | Leave(position_sec=pos):
-            return _advance(state, now, config, pos, leaving=isinstance(action, Leave))
+            return _join(state, now, precise, config, sid)
+        case Heartbeat(position_sec=pos, anchor=anchor) | Leave(position_sec=pos, anchor=anchor):
+            return _advance(state, now, precise, config, pos, anchor,
+                            leaving=isinstance(action, Leave))
         case Cta():
             return _cta(state, now, config)
     raise TypeError(f"unknown action {action!r}")
@@ -205,7 +235,8 @@ def _ensure_session(
     return created, [SessionCreated(new_id, now)]
 
 
-def _join(state: State, now: datetime, config: SessionConfig, new_id: str) -> Outcome:
+def _join(state: State, now: datetime, precise: int, config: SessionConfig,
+          new_id: str) -> Outcome:
     state, events = _ensure_session(state, now, config, new_id)
     assert state.session_id is not None
     started = state.started_at
@@ -214,42 +245,51 @@ def _join(state: State, now: datetime, config: SessionConfig, new_id: str) -> Ou
         waiting = dataclasses.replace(state, last_seen_at=now)
         starts_in = int((started - now).total_seconds())
         return Outcome(waiting, tuple(events), waiting.last_position_sec, starts_in)
+    sid = state.session_id
     if has_joined(state):
         # Re-entry: resume where the viewer was; progress and completion are never reset.
+        # The new viewing is anchored at the stored position, which never holds excess.
         entered = dataclasses.replace(state, last_seen_at=now)
-        return Outcome(entered, tuple(events), entered.last_position_sec,
-                       resumed=entered.last_position_sec > 0)
+        position = entered.last_position_sec
+        return Outcome(entered, tuple(events), position, resumed=position > 0,
+                       anchor=Anchor(sid, position * 1000, precise))
     offset = 0 if started is None else int((now - started).total_seconds())
     if offset >= config.duration_sec:
         offset = 0  # the broadcast window has passed: the recording plays from its start
     position = max(state.last_position_sec, offset)
     entered = dataclasses.replace(state, last_position_sec=position, last_seen_at=now)
-    events.append(Joined(entered.session_id or "", now))
+    events.append(Joined(sid, now))
     entered, more = _milestones(state, entered, now, config)
-    return Outcome(entered, tuple(events + more), position)
+    return Outcome(entered, tuple(events + more), position,
+                   anchor=Anchor(sid, position * 1000, precise))
 
 
-def _advance(
-    state: State, now: datetime, config: SessionConfig, reported: float, *, leaving: bool
-) -> Outcome:
+def _advance(state: State, now: datetime, precise: int, config: SessionConfig,
+             reported: float, anchor: Anchor | None, *, leaving: bool) -> Outcome:
     if not math.isfinite(reported) or reported < 0:
         raise BadRequest("position_sec must be a finite, non-negative number")
     if not state.has_session or not has_joined(state):
         if leaving:
             return Outcome(state, (), state.last_position_sec)  # nothing to save
         raise NoSession()
-    assert state.last_seen_at is not None
+    if anchor is None:
+        raise AnchorRequired()
+    if anchor.session_id != state.session_id:
+        raise AnchorMismatch()
+    end_ms = config.duration_sec * 1000
+    # Wall-clock time since the anchor (none if another host's clock ran ahead), never more.
+    limit = min(anchor.position_ms + max(0, precise - anchor.at_ms), end_ms)
+    wanted = round(reported * 1000)
+    credited = min(wanted, limit)
     stored = state.last_position_sec
-    elapsed = int((now - state.last_seen_at).total_seconds())
-    allowed = min(stored + config.allowance(elapsed), config.duration_sec)
-    wanted = int(reported)
-    clamped = wanted > allowed
-    position = max(stored, min(wanted, allowed))
-    if position >= config.duration_sec - END_TOLERANCE_SEC and allowed >= position:
-        position = max(position, min(config.duration_sec, allowed))
+    position = max(stored, credited // 1000)
     moved = dataclasses.replace(state, last_position_sec=position, last_seen_at=now)
     moved, events = _milestones(state, moved, now, config)
-    return Outcome(moved, tuple(events), position, clamped=clamped)
+    # The anchor moves only with a report that moved the stored position: a stale, lower or
+    # duplicated report (or one from a tab behind another) must not use up wall-clock time.
+    following = Anchor(anchor.session_id, credited, precise) if position > stored else anchor
+    return Outcome(moved, tuple(events), position,
+                   clamped=wanted > limit + config.slack_sec * 1000, anchor=following)
 
 
 def _milestones(

@@ -7,6 +7,7 @@
 
   var cfg = JSON.parse(document.getElementById("aw-config").textContent);
   var token = cfg.token;
+  var anchor = null;   // the server's signed (position, time) of this viewing: echoed back
   var t = cfg.i18n;
   // The token stays in memory only: not in the address bar, history or a Referer.
   try { window.history.replaceState(null, "", window.location.pathname); } catch (e) { /* ignore */ }
@@ -67,12 +68,20 @@
           throw err;
         }
         if (data && data.token) { token = data.token; }
+        if (data && data.anchor) { anchor = data.anchor; }
         return data;
       });
     });
   }
 
   function failed(err) {
+    if (err && /^anchor_|^invalid_anchor$/.test(err.message)) {
+      // The viewing's anchor was refused (expired, or from another session): join again,
+      // which resumes from the server's position with a fresh anchor.
+      anchor = null;
+      join();
+      return;
+    }
     if (err && err.status === 401) {
       stopHeartbeats();
       video.pause();
@@ -203,7 +212,7 @@
     if (!st.joined || st.finished || st.inFlight) { return; }
     st.inFlight = true;
     var sent = position === undefined ? video.currentTime : position;
-    api(cfg.api.heartbeat, { position_sec: sent }).then(function (r) {
+    api(cfg.api.heartbeat, { position_sec: sent, anchor: anchor }).then(function (r) {
       st.inFlight = false;
       status("");
       setCta(r.cta_visible);
@@ -221,7 +230,7 @@
 
   function beacon() {
     if (!st.joined || st.finished || !navigator.sendBeacon) { return; }
-    var body = JSON.stringify({ token: token, position_sec: video.currentTime });
+    var body = JSON.stringify({ token: token, anchor: anchor, position_sec: video.currentTime });
     navigator.sendBeacon(cfg.api.leave, new Blob([body], { type: "application/json" }));
   }
 

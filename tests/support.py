@@ -137,6 +137,7 @@ class Harness:
     clock: FakeClock
     events: list[tuple[int, str, int | None]] = field(default_factory=list)
     detach: Callable[[], None] = lambda: None  # stops collecting events
+    anchors: dict[int, str] = field(default_factory=dict)  # user id -> latest anchor
 
     @property
     def services(self) -> Services:
@@ -151,12 +152,21 @@ class Harness:
 
     def post(self, path: str, user_id: int | None = None, token: str | None = None,
              **kwargs: Any) -> TestResponse:
+        """POST as the player does: bearer token, and the user's latest anchor echoed in a
+        JSON body that has none (pass `"anchor"` explicitly to send another)."""
         headers = kwargs.pop("headers", {})
         if token is None and user_id is not None:
             token = self.token(user_id)
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        return self.client.post(path, headers=headers, **kwargs)
+        body = kwargs.get("json")
+        if isinstance(body, dict) and "anchor" not in body and user_id in self.anchors:
+            kwargs["json"] = {**body, "anchor": self.anchors[user_id]}
+        response = self.client.post(path, headers=headers, **kwargs)
+        data = response.get_json(silent=True)
+        if user_id is not None and isinstance(data, dict) and data.get("anchor"):
+            self.anchors[user_id] = data["anchor"]
+        return response
 
 
 class EventLog(logging.Handler):

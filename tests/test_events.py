@@ -87,10 +87,12 @@ def test_derive_matches_what_a_session_emitted() -> None:
     state, emitted = State(), []
     from datetime import timedelta
 
-    now = T0
+    now, anchor = T0, None
     for action in [Join("sid"), *[Heartbeat(t) for t in range(10, 101, 10)], Cta()]:
+        if isinstance(action, Heartbeat):
+            action = Heartbeat(action.position_sec, anchor)
         out = decide(state, action, now, config)
-        state, now = out.state, now + timedelta(seconds=10)
+        state, now, anchor = out.state, now + timedelta(seconds=10), out.anchor or anchor
         emitted += out.events
     ids = [payload(e, 1, None)["event_id"] for e in emitted]
     assert [payload(e, 1, None)["event_id"] for e in derive(state, config)] == ids

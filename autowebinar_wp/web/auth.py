@@ -26,10 +26,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def verify_token(token: str | None) -> tokens.Viewer:
     """The token's viewer at the request's time; Unauthorized (counted per address) if not."""
-    config = current_app.config
+    svc = services()
     try:
-        return tokens.verify(config["EMBED_SECRET"], token or "", config["TOKEN_LEEWAY_SEC"],
-                             now=services().timestamp())
+        return tokens.verify(current_app.config["EMBED_SECRET"], token or "",
+                             now=svc.timestamp(), policy=svc.tokens)
     except Unauthorized:
         _count_invalid_token()
         raise
@@ -97,12 +97,23 @@ def json_body(required: bool = True) -> dict[str, Any]:
 
 
 def refreshed_token(viewer: tokens.Viewer) -> str | None:
-    """A fresh token once half of the current one's life has passed (long videos)."""
+    """A fresh viewer token once half of the current one's life has passed (long videos).
+
+    It keeps `auth_time` and never reaches past MAX_VIEWING_SEC after it; admin tokens are
+    never refreshed (DESIGN §5).
+    """
+    if viewer.role != "viewer":
+        return None
+    svc = services()
     ttl = current_app.config["TOKEN_DEFAULT_TTL_SEC"]
-    now = services().timestamp()
+    now = int(svc.timestamp())
     if viewer.expires_at - now > ttl / 2:
         return None
-    return tokens.mint(current_app.config["EMBED_SECRET"], viewer.user_id, viewer.role, ttl, now)
+    lifetime = min(ttl, viewer.auth_time + svc.tokens.max_viewing_sec - now)
+    if lifetime <= 0 or now + lifetime <= viewer.expires_at:
+        return None  # nothing to gain: the viewing's time is up; WordPress must re-check
+    return tokens.mint(current_app.config["EMBED_SECRET"], viewer.user_id, "viewer", lifetime,
+                       now, auth_time=viewer.auth_time)
 
 
 def with_token(data: dict[str, Any], viewer: tokens.Viewer) -> Response:

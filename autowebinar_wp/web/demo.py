@@ -38,7 +38,8 @@ def page() -> Response:
     secret = current_app.config["EMBED_SECRET"]
     now = services().timestamp()
     token = tokens.mint(secret, user_id, "viewer", current_app.config["TOKEN_DEFAULT_TTL_SEC"], now)
-    admin = tokens.mint(secret, DEMO_USER_ID, "admin", 3600, now)
+    admin = tokens.mint(secret, DEMO_USER_ID, "admin", current_app.config["ADMIN_TOKEN_TTL_SEC"],
+                        now)
     admin_url = None
     if "admin.dashboard" in current_app.view_functions:
         admin_url = url_for("admin.dashboard", token=admin)

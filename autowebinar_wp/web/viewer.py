@@ -13,11 +13,12 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
+from autowebinar_wp import anchors, tokens
 from autowebinar_wp.codec import MAX_POSITION_SEC
 from autowebinar_wp.errors import InvalidPosition, TokenExpired, Unauthorized
 from autowebinar_wp.events import ref_id
 from autowebinar_wp.services import services
-from autowebinar_wp.session import Cta, Heartbeat, Join, Leave
+from autowebinar_wp.session import Anchor, Cta, Heartbeat, Join, Leave, Outcome
 from autowebinar_wp.viewing import apply
 from autowebinar_wp.web.auth import (
     current_viewer,
@@ -31,6 +32,28 @@ bp = Blueprint("viewer", __name__)
 
 
 # ---- input ---------------------------------------------------------------------------------
+
+
+def anchor_from(body: dict[str, Any], viewer: tokens.Viewer) -> Anchor | None:
+    """The viewing's anchor the client echoed, verified (401 forged, 403 not this user's).
+
+    None when absent: the session rules answer 409 before a join, 400 after it.
+    """
+    value = body.get("anchor")
+    if value is None or value == "":
+        return None
+    svc = services()
+    return anchors.verify(current_app.config["EMBED_SECRET"], value, viewer.user_id,
+                          svc.timestamp())
+
+
+def signed(viewer: tokens.Viewer, outcome: Outcome) -> dict[str, str]:
+    """{"anchor": …} for the response when the viewing has one."""
+    if outcome.anchor is None:
+        return {}
+    config = current_app.config
+    return {"anchor": anchors.sign(config["EMBED_SECRET"], viewer.user_id, outcome.anchor,
+                                   config["MAX_VIEWING_SEC"])}
 
 
 def position_from(body: dict[str, Any]) -> float:
@@ -64,6 +87,7 @@ def join() -> Response:
         "starts_in_sec": outcome.starts_in_sec,
         "resumed": outcome.resumed,
         "server_time": svc.now().isoformat(timespec="seconds"),
+        **signed(viewer, outcome),
     }, viewer)
 
 
@@ -72,8 +96,9 @@ def join() -> Response:
 def heartbeat() -> Response:
     svc = services()
     viewer = current_viewer()
-    position = position_from(json_body())
-    outcome = apply(svc, viewer.user_id, Heartbeat(position)).outcome
+    body = json_body()
+    action = Heartbeat(position_from(body), anchor_from(body, viewer))
+    outcome = apply(svc, viewer.user_id, action).outcome
     state = outcome.state
     return with_token({
         "position_sec": outcome.position_sec,
@@ -81,6 +106,7 @@ def heartbeat() -> Response:
         "completed": state.completed,
         "cta_visible": outcome.cta_visible(svc.session),
         "clamped": outcome.clamped,
+        **signed(viewer, outcome),
     }, viewer)
 
 
@@ -95,7 +121,7 @@ def leave() -> tuple[str, int]:
             body["position_sec"] = float(body.get("position_sec", ""))
         except ValueError as exc:
             raise InvalidPosition() from exc
-    apply(services(), viewer.user_id, Leave(position_from(body)))
+    apply(services(), viewer.user_id, Leave(position_from(body), anchor_from(body, viewer)))
     return "", 204
 
 

@@ -78,21 +78,27 @@ def test_subscriber_watches_to_the_end_and_clicks_the_cta(
     early = sidecar_http.post("/api/v1/cta", headers=auth, json={})
     assert early.status_code == 409, early.text  # the CTA is not visible yet
 
-    # Seeking ahead is clamped to what real time allows.
+    # Seeking ahead is clamped to what real time allows. Like the player, every heartbeat
+    # and the leave echo the viewing's latest anchor (the honest clock, DESIGN §4).
+    anchor = state["anchor"]
     cheat = sidecar_http.post(
-        "/api/v1/session/heartbeat", headers=auth, json={"position_sec": VIDEO_DURATION_SEC}
+        "/api/v1/session/heartbeat", headers=auth,
+        json={"position_sec": VIDEO_DURATION_SEC, "anchor": anchor}
     )
     assert cheat.status_code == 200, cheat.text
     assert cheat.json()["position_sec"] < 5
     assert cheat.json()["completed"] is False
+    anchor = cheat.json()["anchor"]
 
     seen: list[dict[str, object]] = []
     for position in (15, 30, 45, VIDEO_DURATION_SEC):
         sidecar.clock.advance(15)
         beat = sidecar_http.post(
-            "/api/v1/session/heartbeat", headers=auth, json={"position_sec": position}
+            "/api/v1/session/heartbeat", headers=auth,
+            json={"position_sec": position, "anchor": anchor}
         )
         assert beat.status_code == 200, beat.text
+        anchor = beat.json()["anchor"]
         assert set(beat.json()) >= HEARTBEAT_FIELDS
         seen.append(beat.json())
     assert [b["position_sec"] for b in seen] == [15, 30, 45, VIDEO_DURATION_SEC]
@@ -108,7 +114,8 @@ def test_subscriber_watches_to_the_end_and_clicks_the_cta(
     assert parse_qs(redirect.query) == {"ref": ["partner-7"], "user": [str(user.id)]}
 
     left = sidecar_http.post(
-        "/api/v1/session/leave", headers=auth, json={"position_sec": VIDEO_DURATION_SEC}
+        "/api/v1/session/leave", headers=auth,
+        json={"position_sec": VIDEO_DURATION_SEC, "anchor": anchor}
     )
     assert left.status_code == 204
 
