@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +12,8 @@ import pytest
 from autowebinar_wp import tokens
 from autowebinar_wp.services import services
 from autowebinar_wp.state import META_KEYS
+from tests import processes
+from tests.processes import cli, stop
 from tests.support import SECRET, free_port, session_event_id
 from tests.webhook_receiver import running_receiver
 
@@ -22,34 +21,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.mysql]
 
 
 def environment(backend, instance: Path, receiver, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOWEBINAR_")}
-    env.update({
-        "AUTOWEBINAR_DATABASE_URL": backend.url,
-        "AUTOWEBINAR_INSTANCE_PATH": str(instance),
-        "AUTOWEBINAR_EMBED_SECRET": SECRET,
-        "AUTOWEBINAR_WEBHOOK_URLS": receiver.url,
-        "AUTOWEBINAR_WEBHOOK_SECRET": receiver.secret,
-        "AUTOWEBINAR_WEBHOOK_RETRY_SCHEDULE": "0,0.5,0.5,0.5",
-        "AUTOWEBINAR_WEBHOOK_TIMEOUT_SEC": "2",
-        "AUTOWEBINAR_OUTBOX_RECOVERY_SEC": "1",
-        "AUTOWEBINAR_LOG_LEVEL": "WARNING",
+    return processes.environment(
+        backend.url, instance,
+        AUTOWEBINAR_WEBHOOK_URLS=receiver.url,
+        AUTOWEBINAR_WEBHOOK_SECRET=receiver.secret,
+        AUTOWEBINAR_WEBHOOK_RETRY_SCHEDULE="0,0.5,0.5,0.5",
+        AUTOWEBINAR_WEBHOOK_TIMEOUT_SEC="2",
+        AUTOWEBINAR_OUTBOX_RECOVERY_SEC="1",
         **extra,
-    })
-    return env
-
-
-def cli(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "autowebinar_wp.cli", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
-
-
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, sig)
-        process.wait(15)
-    if process.stderr:
-        process.stderr.close()
+    )
 
 
 def expected(backend, uid: int) -> set[str]:
@@ -67,13 +47,7 @@ def test_server_killed_between_commit_and_enqueue(mysql_backend, tmp_path) -> No
                      env={**env, "AUTOWEBINAR_FAILPOINT": "after_commit"})
         try:
             base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+            processes.wait_healthy(base, server)
             token = tokens.mint(SECRET, uid)
             with pytest.raises(httpx.HTTPError):  # the worker dies mid-request
                 httpx.post(f"{base}/api/v1/session/join",
