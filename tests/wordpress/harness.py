@@ -53,7 +53,7 @@ MARKER = "@@AUTOWEBINAR-HARNESS-RESULT@@"
 PHP_TIMEOUT = 60
 
 # The subscribers the tests use; each test family gets its own so that tests stay independent.
-SUBSCRIBERS = ("viewer", "fresh", "meta", "done", "cache", "e2e", "nowrite")
+SUBSCRIBERS = ("viewer", "fresh", "meta", "done", "cache", "e2e", "nowrite", "privacy")
 ADMIN = "awadmin"
 
 
@@ -178,10 +178,10 @@ class WordPressSite:
             return list(result) if result.returns_rows else []
 
     def write_meta_as_sidecar(self, user_id: int, values: Mapping[str, str]) -> None:
-        """INSERT autowebinar_* rows straight into wp_usermeta, as the sidecar does."""
+        """INSERT autowebinar_* or livewebinar_* rows into wp_usermeta, as the service does."""
         with self.engine.begin() as conn:
             for key, value in values.items():
-                assert key.startswith("autowebinar_")
+                assert key.startswith(("autowebinar_", "livewebinar_"))
                 conn.execute(
                     text(f"DELETE FROM {PREFIX}usermeta WHERE user_id = :u AND meta_key = :k"),
                     {"u": user_id, "k": key},

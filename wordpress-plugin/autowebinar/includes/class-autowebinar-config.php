@@ -8,7 +8,8 @@
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Reads and validates AUTOWEBINAR_SIDECAR_URL, AUTOWEBINAR_EMBED_SECRET, AUTOWEBINAR_TOKEN_TTL.
+ * Reads and validates AUTOWEBINAR_SIDECAR_URL, AUTOWEBINAR_EMBED_SECRET, AUTOWEBINAR_TOKEN_TTL,
+ * AUTOWEBINAR_ADMIN_TOKEN_TTL, and names the capability that opens the admin views.
  */
 final class Autowebinar_Config {
 
@@ -21,6 +22,12 @@ final class Autowebinar_Config {
 	/** Bounds for AUTOWEBINAR_TOKEN_TTL: long enough to load the iframe, short enough to leak little. */
 	const MIN_TTL = 60;
 	const MAX_TTL = 86400;
+
+	/**
+	 * Default lifetime of an admin token. Admin tokens are never refreshed (the dashboard asks
+	 * for a reload), and the service refuses any longer than its ADMIN_TOKEN_TTL_SEC (1 h).
+	 */
+	const DEFAULT_ADMIN_TTL = 3600;
 
 	/**
 	 * Base URL of the sidecar without a trailing slash, or '' when the constant is missing.
@@ -45,6 +52,27 @@ final class Autowebinar_Config {
 	public static function token_ttl(): int {
 		$ttl = defined( 'AUTOWEBINAR_TOKEN_TTL' ) ? (int) AUTOWEBINAR_TOKEN_TTL : self::DEFAULT_TTL;
 		return max( self::MIN_TTL, min( self::MAX_TTL, $ttl ) );
+	}
+
+	/**
+	 * Admin token lifetime in seconds, clamped to [MIN_TTL, DEFAULT_ADMIN_TTL].
+	 */
+	public static function admin_token_ttl(): int {
+		$ttl = defined( 'AUTOWEBINAR_ADMIN_TOKEN_TTL' ) ? (int) AUTOWEBINAR_ADMIN_TOKEN_TTL : self::DEFAULT_ADMIN_TTL;
+		return max( self::MIN_TTL, min( self::DEFAULT_ADMIN_TTL, $ttl ) );
+	}
+
+	/**
+	 * The capability that opens the dashboard, the Users column and the profile box.
+	 *
+	 * `list_users` on a single site. On multisite `wp_usermeta` is one table for the whole
+	 * network (WORDPRESS_FACTS.md §v) and the dashboard shows every user in it, so the default
+	 * is `manage_network_users` (super admins): a sub-site administrator does not see the
+	 * network's users. Filter `autowebinar_admin_capability` to choose another.
+	 */
+	public static function admin_capability(): string {
+		$default = is_multisite() ? 'manage_network_users' : 'list_users';
+		return (string) apply_filters( 'autowebinar_admin_capability', $default );
 	}
 
 	/**

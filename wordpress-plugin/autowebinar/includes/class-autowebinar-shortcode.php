@@ -23,11 +23,28 @@ final class Autowebinar_Shortcode {
 	}
 
 	/**
-	 * A page with the player carries a token for one user: no browser or proxy may cache it.
+	 * A post whose body holds the shortcode: send the no-cache headers before any output.
 	 */
 	public static function no_cache_for_players(): void {
 		if ( is_user_logged_in() && is_singular()
 			&& has_shortcode( (string) get_post_field( 'post_content', get_queried_object_id() ), self::TAG ) ) {
+			self::no_cache();
+		}
+	}
+
+	/**
+	 * HTML with the player carries a token for one user: no page cache, proxy or browser may
+	 * keep it. Called wherever the player renders - a post body, a widget, a template's
+	 * do_shortcode() - because only the first case is known before output starts.
+	 * DONOTCACHEPAGE is the constant page-cache plugins (WP Super Cache, W3 Total Cache,
+	 * WP Rocket, LiteSpeed Cache, ...) check when they store the finished page; the headers
+	 * are sent if output has not started yet.
+	 */
+	public static function no_cache(): void {
+		if ( ! defined( 'DONOTCACHEPAGE' ) ) {
+			define( 'DONOTCACHEPAGE', true );
+		}
+		if ( ! headers_sent() ) {
 			nocache_headers();
 		}
 	}
@@ -67,6 +84,7 @@ final class Autowebinar_Shortcode {
 	 * @param string $title   The iframe's accessible title.
 	 */
 	private static function player( int $user_id, string $classes, int $height, string $title ): string {
+		self::no_cache();
 		$token = Autowebinar_Token::for_user( $user_id, 'viewer' );
 		$src   = add_query_arg( 'token', rawurlencode( $token ), Autowebinar_Config::sidecar_url() . '/embed' );
 		$box   = $height > 0

@@ -8,7 +8,10 @@
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Signs tokens with claims sub (user id as a string), iat, exp, aud = "autowebinar", role.
+ * Signs tokens with claims sub (user id as a string), iat, exp, aud = "autowebinar", role, and
+ * auth_time: the moment WordPress checked the user. The service keeps auth_time through the
+ * refreshes it issues while someone watches and stops refreshing MAX_VIEWING_SEC after it, so
+ * a user deleted or demoted here loses access within one token lifetime.
  */
 final class Autowebinar_Token {
 
@@ -22,7 +25,8 @@ final class Autowebinar_Token {
 	 * @param string $role    'viewer' or 'admin'.
 	 */
 	public static function for_user( int $user_id, string $role ): string {
-		return self::mint( $user_id, $role, Autowebinar_Config::embed_secret(), Autowebinar_Config::token_ttl() );
+		$ttl = 'admin' === $role ? Autowebinar_Config::admin_token_ttl() : Autowebinar_Config::token_ttl();
+		return self::mint( $user_id, $role, Autowebinar_Config::embed_secret(), $ttl );
 	}
 
 	/**
@@ -51,11 +55,12 @@ final class Autowebinar_Token {
 			'typ' => 'JWT',
 		);
 		$claims = array(
-			'sub'  => (string) $user_id,
-			'iat'  => $iat,
-			'exp'  => $iat + $ttl,
-			'aud'  => self::AUDIENCE,
-			'role' => $role,
+			'sub'       => (string) $user_id,
+			'iat'       => $iat,
+			'exp'       => $iat + $ttl,
+			'aud'       => self::AUDIENCE,
+			'role'      => $role,
+			'auth_time' => $iat,
 		);
 		$signing_input = self::base64url( (string) wp_json_encode( $header ) )
 			. '.' . self::base64url( (string) wp_json_encode( $claims ) );

@@ -15,7 +15,6 @@ final class Autowebinar_Admin {
 
 	const SLUG              = 'autowebinar';
 	const STATUS_SLUG       = 'autowebinar-status';
-	const CAPABILITY        = 'list_users';
 	const STATUS_CAPABILITY = 'manage_options';
 
 	/** Seconds to wait for GET /healthz: the status page must stay fast when the sidecar is down. */
@@ -35,7 +34,7 @@ final class Autowebinar_Admin {
 		add_menu_page(
 			__( 'AutoWebinar', 'autowebinar' ),
 			__( 'AutoWebinar', 'autowebinar' ),
-			self::CAPABILITY,
+			Autowebinar_Config::admin_capability(),
 			self::SLUG,
 			array( __CLASS__, 'render_dashboard' ),
 			'dashicons-video-alt3',
@@ -45,7 +44,7 @@ final class Autowebinar_Admin {
 			self::SLUG,
 			__( 'AutoWebinar', 'autowebinar' ),
 			__( 'Dashboard', 'autowebinar' ),
-			self::CAPABILITY,
+			Autowebinar_Config::admin_capability(),
 			self::SLUG,
 			array( __CLASS__, 'render_dashboard' )
 		);
@@ -63,7 +62,7 @@ final class Autowebinar_Admin {
 	 * The sidecar's admin dashboard, embedded with an admin token for the current user.
 	 */
 	public static function render_dashboard(): void {
-		if ( ! current_user_can( self::CAPABILITY ) ) {
+		if ( ! current_user_can( Autowebinar_Config::admin_capability() ) ) {
 			wp_die( esc_html__( 'Sorry, you are not allowed to access this page.', 'autowebinar' ), 403 );
 		}
 		echo '<div class="wrap autowebinar-admin">';
@@ -77,7 +76,18 @@ final class Autowebinar_Admin {
 		$src   = add_query_arg( 'token', rawurlencode( $token ), Autowebinar_Config::sidecar_url() . '/admin' );
 		printf(
 			'<p class="description">%s</p>',
-			esc_html__( 'Funnel and per-user progress of the webinar recording, served by the AutoWebinar service. The link inside is valid for a few minutes: reload this page to renew it.', 'autowebinar' )
+			esc_html(
+				sprintf(
+					/* translators: %d: minutes. */
+					_n(
+						'Funnel, audience retention and per-user progress of the webinar recording, served by the AutoWebinar service. Access from this page lasts %d minute and is not extended; reload the page to continue after that.',
+						'Funnel, audience retention and per-user progress of the webinar recording, served by the AutoWebinar service. Access from this page lasts %d minutes and is not extended; reload the page to continue after that.',
+						intdiv( Autowebinar_Config::admin_token_ttl(), 60 ),
+						'autowebinar'
+					),
+					intdiv( Autowebinar_Config::admin_token_ttl(), 60 )
+				)
+			)
 		);
 		printf(
 			'<iframe class="autowebinar-admin-frame" src="%1$s" title="%2$s" style="width:100%%;min-height:75vh;border:1px solid #c3c4c7;background:#fff;"></iframe>',

@@ -38,7 +38,7 @@ final class Autowebinar_Users {
 	 * @return array<string, string>
 	 */
 	public static function add_column( $columns ) {
-		if ( current_user_can( 'list_users' ) ) {
+		if ( current_user_can( Autowebinar_Config::admin_capability() ) ) {
 			$columns[ self::COLUMN ] = __( 'AutoWebinar', 'autowebinar' );
 		}
 		return $columns;
@@ -98,12 +98,12 @@ final class Autowebinar_Users {
 	}
 
 	/**
-	 * The read-only box on profile.php and user-edit.php, for users who may list users.
+	 * The read-only box on profile.php and user-edit.php, for users with the AutoWebinar admin capability.
 	 *
 	 * @param WP_User $user The profile's user.
 	 */
 	public static function render_profile( $user ): void {
-		if ( ! ( $user instanceof WP_User ) || ! current_user_can( 'list_users' ) ) {
+		if ( ! ( $user instanceof WP_User ) || ! current_user_can( Autowebinar_Config::admin_capability() ) ) {
 			return;
 		}
 		$state = Autowebinar_Progress::read( (int) $user->ID );
