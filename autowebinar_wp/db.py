@@ -18,12 +18,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError
 
 from autowebinar_wp.errors import ConfigError
-from autowebinar_wp.store import CLEAN_CHECKIN, UserMetaStore, usermeta_table
+from autowebinar_wp.store import UserMetaStore, usermeta_table
 
 EMBEDDED_DB_NAME = "autowebinar.sqlite3"
 # A pooled connection idle for longer than this is pinged before use (see _mysql_pool).
 PING_IDLE_SEC = 1.0
 _CHECKED_IN_AT = "autowebinar.checked_in_at"
+SERVER_STATUS_IN_TRANS = 1  # the protocol's SERVER_STATUS_IN_TRANS flag
 
 
 def embedded_url(instance_path: str) -> str:
@@ -51,6 +52,11 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
             # skip the idle ping), the spare ones idle until pool_recycle or a ping.
             pool_use_lifo=True,
             pool_reset_on_return=None,  # done by the "reset" hook in _mysql_pool
+            # Every statement commits itself: a heartbeat is SELECT + UPDATE with no COMMIT
+            # round trip (store.py). The locked path opens its own transaction. Closing a
+            # connection then needs no ROLLBACK either.
+            isolation_level="AUTOCOMMIT",
+            skip_autocommit_rollback=True,
         )
         _mysql_pool(engine)
         return engine
@@ -73,10 +79,10 @@ def _mysql_pool(engine: Engine) -> None:
       not. If the server goes away under load, the first statement on a busy connection
       fails (503) and SQLAlchemy then invalidates the whole pool, as it would without ping.
       A failed ping raises DisconnectionError, on which the pool reconnects and retries.
-    * Reset on return: ROLLBACK, as SQLAlchemy's default does, except when the store ended
-      the transaction itself and released its lock (UserMetaStore._release marks the
-      connection clean) or when SQLAlchemy already rolled back on close. SQLAlchemy's
-      documented way for a custom reset: `pool_reset_on_return=None` plus this event.
+    * Reset on return: ROLLBACK only if the server says a transaction is still open (its
+      status flags, from the last reply: no round trip to ask). In autocommit that happens
+      only if an error interrupted the store's locked path. SQLAlchemy's documented way for
+      a custom reset: `pool_reset_on_return=None` plus this event.
     """
     dialect = engine.dialect
 
@@ -94,10 +100,18 @@ def _mysql_pool(engine: Engine) -> None:
                 raise DisconnectionError("the pooled connection did not answer") from exc
 
     @event.listens_for(engine, "reset")
-    def _on_reset(dbapi_connection: Any, record: Any, state: Any) -> None:
-        if record.info.pop(CLEAN_CHECKIN, False) or state.transaction_was_reset:
-            return
-        dbapi_connection.rollback()
+    def _on_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+        if in_transaction(dbapi_connection):
+            dbapi_connection.rollback()
+
+
+def in_transaction(dbapi_connection: Any) -> bool:
+    """Whether the server reported an open transaction (PyMySQL keeps its status flags;
+    another driver is assumed to have one open, which costs a ROLLBACK, never a leak)."""
+    status = getattr(dbapi_connection, "server_status", None)
+    if status is None:
+        return True
+    return bool(status & SERVER_STATUS_IN_TRANS)
 
 
 def _sqlite_transactions(engine: Engine) -> None:

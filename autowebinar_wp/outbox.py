@@ -167,6 +167,11 @@ class Outbox:
         if intent.key is not None:
             self._delete(intent.key)
 
+    def discard(self, intent: Intent | None) -> None:
+        """The change did not commit after all (a lost compare-and-set): forget the intent."""
+        if intent is not None and intent.key is not None:
+            self._delete(intent.key)
+
     def enqueue(self, payloads: Iterable[Mapping[str, Any]]) -> int:
         """Queue one delivery per (event, URL); without webhooks, log each event instead."""
         count = 0

@@ -10,6 +10,17 @@ Rules this module enforces (DESIGN §3, WORDPRESS_FACTS.md):
   stay equal, exactly as WordPress's own `update_user_meta()` keeps them.
 * Nothing outside `WRITABLE_KEYS` can be written, and this module has no DELETE at all.
 
+Two write paths (BENCHMARKS.md measures both):
+* **Locked** (`UserMetaStore.transaction`): a per-user named lock, then a transaction: read,
+  save, COMMIT. Needed wherever rows may be INSERTed, because there is no unique key.
+* **Optimistic** (`plan` + `apply_plan`, MySQL/MariaDB only): a heartbeat or a leave of a
+  user whose rows exist. The read and the writes each run in autocommit, with no lock, and the
+  SQL itself keeps the invariants: the position and the last-seen time only move forward
+  (the larger of the stored and the new value wins, per row, so every copy of a key stays
+  equal), and a milestone is recorded by a compare-and-set whose affected-row count tells
+  the one request that crossed it, which alone emits its events. The common heartbeat is two
+  round trips: SELECT and UPDATE.
+
 Functions take the connection first and never commit; `UserMetaStore.transaction()` owns
 the transaction and the per-user lock.
 
@@ -42,13 +53,16 @@ from sqlalchemy import (
     Table,
     Text,
     Update,
+    and_,
     bindparam,
     case,
+    func,
+    or_,
     select,
     text,
 )
 from sqlalchemy.dialects.mysql import LONGTEXT
-from sqlalchemy.engine import Dialect, Result
+from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.expression import BindParameter, Insert, Select
@@ -66,9 +80,20 @@ _RELEASE_LOCK = text("DO RELEASE_LOCK(:name)")
 # The same statement for the DBAPI cursor (UserMetaStore._release): `format` paramstyle, as
 # both MySQL drivers make_engine accepts (PyMySQL, mysqlclient) use.
 _RELEASE_LOCK_DBAPI = "DO RELEASE_LOCK(%s)"
-# Set on a pooled connection's info when the store itself ended the transaction and released
-# the lock; db.py's reset-on-return hook then skips its ROLLBACK (one round trip fewer).
-CLEAN_CHECKIN = "autowebinar.clean_checkin"
+# The MySQL engine runs in autocommit (db.py); the locked path opens its own transaction.
+_START = text("START TRANSACTION")
+_COMMIT = text("COMMIT")
+_ROLLBACK = text("ROLLBACK")
+
+# The optimistic path's keys: these only move forward (the larger value wins, in SQL) ...
+FORWARD_KEYS = (META_KEYS["last_position_sec"], META_KEYS["last_seen_at"])
+# ... and these change together by compare-and-set: its affected rows decide the events.
+GUARDED_KEYS = (META_KEYS["progress_percent"], META_KEYS["completed"])
+# A canonical stored position (no sign, no leading zero, at most 9 digits): for these,
+# comparing lengths and then characters is comparing numbers, with no numeric conversion
+# (which MariaDB's strict mode turns into an error for garbage in an UPDATE).
+_CANONICAL_INT = r"^(0|[1-9][0-9]{0,8})$"
+_DATETIME_SHAPE = "____-__-__ __:__:__"  # WordPress's 'YYYY-MM-DD HH:MM:SS'; sorts as text
 
 
 def _not_sqlite(*_args: Any, dialect: Any, **_kw: Any) -> bool:
@@ -164,6 +189,49 @@ def _insert_statement(table: Table) -> Insert:
     return table.insert()
 
 
+@lru_cache(maxsize=16)
+def _forward_statement(table: Table, keys: tuple[str, ...]) -> Update:
+    """UPDATE of the forward-only keys: each copy keeps its value if that is already larger.
+
+    Binds `b_user_id` and one value per key, `v0`, `v1`, ... in `keys` order.
+    """
+    value = table.c.meta_value
+    text_type = table.c.meta_value.type
+    chosen: dict[str, Any] = {}
+    for i, key in enumerate(keys):
+        new = bindparam(f"v{i}", type_=text_type)
+        if key == META_KEYS["last_position_sec"]:
+            larger = or_(func.char_length(value) > func.char_length(new),
+                         and_(func.char_length(value) == func.char_length(new), value >= new))
+            keep = and_(value.regexp_match(_CANONICAL_INT), larger)
+        else:
+            keep = and_(value.like(_DATETIME_SHAPE), value >= new)
+        chosen[key] = case((keep, value), else_=new)
+    expression = chosen[keys[0]] if len(keys) == 1 else case(chosen, value=table.c.meta_key)
+    return (
+        table.update()
+        .where(table.c.user_id == bindparam("b_user_id"), table.c.meta_key.in_(_key_list(keys)))
+        .values(meta_value=expression)
+    )
+
+
+@lru_cache(maxsize=16)
+def _guarded_statement(table: Table, keys: tuple[str, ...]) -> Update:
+    """Compare-and-set of the guarded keys in one statement: each copy of key i changes to
+    `n{i}` only if it still holds `o{i}` (None: SQL NULL). Binds `b_user_id` too."""
+    value, text_type = table.c.meta_value, table.c.meta_value.type
+    news = {key: bindparam(f"n{i}", type_=text_type) for i, key in enumerate(keys)}
+    still = [and_(table.c.meta_key == key,
+                  value.is_not_distinct_from(bindparam(f"o{i}", type_=String())))
+             for i, key in enumerate(keys)]
+    expression = news[keys[0]] if len(keys) == 1 else case(news, value=table.c.meta_key)
+    return (
+        table.update()
+        .where(table.c.user_id == bindparam("b_user_id"), or_(*still))
+        .values(meta_value=expression)
+    )
+
+
 _Statement = Select[Any] | Update | TextClause
 
 
@@ -190,7 +258,8 @@ def _rendered(statement: _Statement, dialect: Dialect) -> _Rendered | None:
     )
 
 
-def _execute(conn: Connection, statement: _Statement, params: dict[str, Any]) -> Result[Any]:
+def _execute(conn: Connection, statement: _Statement,
+             params: dict[str, Any]) -> CursorResult[Any]:
     """`conn.execute(statement, params)`, as SQL compiled once where the dialect allows it.
 
     `exec_driver_sql` skips building the execution context from the compiled cache (cache
@@ -286,6 +355,53 @@ def save(conn: Connection, table: Table, loaded: Loaded, new: State) -> int:
     return statements
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """An optimistic save: forward-only values, and compare-and-sets (expected, new)."""
+
+    forward: dict[str, str]
+    guarded: dict[str, tuple[str | None, str]]
+
+
+def plan(loaded: Loaded, new: State) -> Plan | None:
+    """The optimistic save of `new`, or None when it needs the locked path: a key to INSERT,
+    copies to make equal, or a key that is neither forward-only nor guarded."""
+    diff = changes(loaded, new)
+    guard_keys(diff)
+    if loaded.unequal or any(key not in loaded.copies for key in diff):
+        return None
+    if not set(diff) <= set(FORWARD_KEYS) | set(GUARDED_KEYS):
+        return None
+    return Plan({k: diff[k] for k in FORWARD_KEYS if k in diff},
+                {k: (loaded.raw.get(k), diff[k]) for k in GUARDED_KEYS if k in diff})
+
+
+def apply_plan(conn: Connection, table: Table, loaded: Loaded, change: Plan) -> bool:
+    """Run an optimistic save in autocommit; False if the compare-and-set found every guarded
+    value changed by another request (nothing has been written then: start over).
+
+    Progress and completion change together, in one statement, so no request ever reads one
+    without the other and decides to emit an event the first one already emitted. The
+    copies of a key were equal when read, and InnoDB re-reads a row it waited for, so the
+    statement matches all of them or none (only a third writer changing some in between
+    could make it match a part: that part is then written and its events go out, at least
+    once, with their deterministic ids).
+    """
+    if change.guarded:
+        keys = tuple(change.guarded)
+        params: dict[str, Any] = {"b_user_id": loaded.user_id}
+        for i, key in enumerate(keys):
+            params[f"o{i}"], params[f"n{i}"] = change.guarded[key]
+        if _execute(conn, _guarded_statement(table, keys), params).rowcount == 0:
+            return False
+    if change.forward:
+        keys = tuple(change.forward)
+        params = {f"v{i}": change.forward[k] for i, k in enumerate(keys)}
+        params["b_user_id"] = loaded.user_id
+        _execute(conn, _forward_statement(table, keys), params)
+    return True
+
+
 class UserMetaStore:
     """Per-user serialised transactions over one engine and one usermeta table."""
 
@@ -294,6 +410,9 @@ class UserMetaStore:
         self.table = usermeta_table(prefix)
         self.ref_keys = tuple(ref_keys)
         self.is_mysql = engine.dialect.name in ("mysql", "mariadb")
+        # The optimistic path's SQL (REGEXP, row locks re-read) is MySQL/MariaDB's; the
+        # embedded SQLite file serialises every write with BEGIN IMMEDIATE instead.
+        self.optimistic = self.is_mysql
         # GET_LOCK names are server-wide (max 64 chars): scope them to database + table.
         scope = f"{engine.url.database}:{self.table.name}".encode()
         self._lock_prefix = "autowebinar:" + hashlib.sha1(scope).hexdigest()[:16] + ":"  # noqa: S324
@@ -313,8 +432,9 @@ class UserMetaStore:
         also locks the user's other WordPress rows such as capabilities, and neighbouring
         gaps). A named lock serialises exactly one user's AutoWebinar writes, touches no
         WordPress row, and cannot deadlock with WordPress's own queries. It is taken before
-        the SELECT, so the REPEATABLE READ snapshot is created after the previous holder
+        the transaction starts, so its snapshot is created after the previous holder
         committed. Released after COMMIT; the server also drops it if the connection dies.
+        The engine runs in autocommit, so the transaction is opened and ended here.
 
         SQLite (embedded): BEGIN IMMEDIATE takes the database write lock up front.
         """
@@ -326,28 +446,25 @@ class UserMetaStore:
             name = self.lock_name(user_id)
             got = _execute(conn, _GET_LOCK, {"name": name, "timeout": LOCK_TIMEOUT_SEC}).scalar()
             if got != 1:
-                conn.rollback()
                 raise ServiceUnavailable("This viewer's state is busy; try again.")
             try:
+                _execute(conn, _START, {})
                 yield conn
-                conn.commit()
+                _execute(conn, _COMMIT, {})
             except BaseException:
-                conn.rollback()
+                if not conn.invalidated:
+                    _execute(conn, _ROLLBACK, {})
                 raise
             finally:
                 self._release(conn, name)
 
     def _release(self, conn: Connection, name: str) -> None:
-        """RELEASE_LOCK after the COMMIT (or ROLLBACK), without opening a transaction.
+        """RELEASE_LOCK after the COMMIT (or ROLLBACK), as one more autocommit statement.
 
-        Through `conn.execute` the statement would autobegin a SQLAlchemy transaction that
-        costs one more round trip to end (a COMMIT, or the pool's ROLLBACK at check-in),
-        although `DO RELEASE_LOCK` touches no table and leaves nothing open on the server.
-        Sent on the DBAPI cursor it does not, and the connection is marked clean so the
-        pool's reset hook (db.py) skips its ROLLBACK: a heartbeat is GET_LOCK, SELECT,
-        UPDATE, COMMIT, DO - five round trips. Should the DBAPI call fail, the statement is
-        re-sent through SQLAlchemy, which classifies the error (503 for a lost database)
-        and invalidates a dead connection as for any other statement.
+        Sent on the DBAPI cursor: through `conn.execute` SQLAlchemy would track it as part of
+        a transaction it then ends at check-in. Should the DBAPI call fail, the statement is
+        re-sent through SQLAlchemy, which classifies the error (503 for a lost database) and
+        invalidates a dead connection as for any other statement.
         """
         if conn.invalidated:
             return  # the connection died: the server released the lock with it
@@ -360,15 +477,15 @@ class UserMetaStore:
                 cursor.close()
         except self.engine.dialect.loaded_dbapi.Error:
             conn.execute(_RELEASE_LOCK, {"name": name})
-            conn.commit()
-            return
-        proxied.info[CLEAN_CHECKIN] = True
 
     def load(self, conn: Connection, user_id: int) -> Loaded:
         return load(conn, self.table, user_id, self.ref_keys)
 
     def save(self, conn: Connection, loaded: Loaded, new: State) -> int:
         return save(conn, self.table, loaded, new)
+
+    def apply_plan(self, conn: Connection, loaded: Loaded, change: Plan) -> bool:
+        return apply_plan(conn, self.table, loaded, change)
 
     def read(self, user_id: int) -> Loaded:
         """A plain read without the lock (for views that do not write)."""

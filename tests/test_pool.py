@@ -1,4 +1,4 @@
-"""The MariaDB pool hooks and the lock release that make a heartbeat five round trips.
+"""The MariaDB pool hooks: autocommit, reset only when a transaction is open, idle pings.
 
 Correctness first: a connection must never go back to the pool inside a transaction (a
 stale REPEATABLE READ snapshot would be handed to the next request) or holding a lock.
@@ -30,17 +30,32 @@ def connection_id(engine) -> int:
         return int(conn.exec_driver_sql("SELECT CONNECTION_ID()").scalar_one())
 
 
-def test_a_plain_read_is_still_rolled_back_on_return(engine) -> None:
+def test_a_plain_read_costs_one_round_trip_in_autocommit(engine) -> None:
     with WireLog() as wire, engine.connect() as conn:
         conn.exec_driver_sql("SELECT 1").all()
-    assert wire.commands == ["SELECT", "ROLLBACK"]
-    raw = engine.raw_connection()  # no SQLAlchemy transaction at all: the reset hook rolls back
+    assert wire.commands == ["SELECT"]  # no COMMIT, no ROLLBACK at check-in
+    raw = engine.raw_connection()
     with WireLog() as wire:
         cursor = raw.cursor()
         cursor.execute("SELECT 1")
         cursor.close()
         raw.close()
-    assert wire.commands == ["SELECT", "ROLLBACK"]
+    assert wire.commands == ["SELECT"]
+
+
+def test_a_connection_returned_inside_a_transaction_is_rolled_back(engine) -> None:
+    raw = engine.raw_connection()
+    with WireLog() as wire:
+        cursor = raw.cursor()
+        cursor.execute("START TRANSACTION")
+        cursor.execute("SELECT 1")
+        cursor.close()
+        raw.close()
+    assert wire.commands == ["START", "SELECT", "ROLLBACK"]
+    with engine.connect() as conn:  # pool_size=1: the very connection, now clean
+        assert conn.exec_driver_sql(
+            "SELECT COUNT(*) FROM information_schema.INNODB_TRX "
+            "WHERE trx_mysql_thread_id = CONNECTION_ID()").scalar() == 0
 
 
 def test_the_store_releases_its_lock_and_ends_its_transaction(mysql_backend, engine) -> None:
@@ -63,7 +78,7 @@ def test_an_error_inside_rolls_back_and_releases(mysql_backend, engine) -> None:
     with WireLog() as wire, pytest.raises(BadRequest), store.transaction(uid) as conn:
         store.load(conn, uid)
         raise BadRequest()
-    assert wire.commands == ["SELECT", "SELECT", "ROLLBACK", "DO"]
+    assert wire.commands == ["SELECT", "START", "SELECT", "ROLLBACK", "DO"]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT IS_FREE_LOCK(:n)"), {"n": store.lock_name(uid)}
                             ).scalar() == 1

@@ -321,12 +321,17 @@ def test_statements_per_heartbeat_on_mariadb(mysql_backend, tmp_path) -> None:
     try:
         with WireLog() as wire:
             assert harness.post(HB, uid, json={"position_sec": 10}).status_code == 200
+        harness.clock.advance(20)
+        with WireLog() as crossing:  # 10 -> 30: the 25 % milestone
+            assert harness.post(HB, uid, json={"position_sec": 30}).status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    assert seen == ["SELECT", "SELECT", "UPDATE"]  # GET_LOCK, load, save (through SQLAlchemy)
-    # On the wire: GET_LOCK, load, save, COMMIT, RELEASE_LOCK (sent on the DBAPI cursor, so
-    # no transaction is opened that would cost a second COMMIT or the pool's ROLLBACK).
-    assert wire.commands == ["SELECT", "SELECT", "UPDATE", "COMMIT", "DO"]
+    # The common heartbeat: load, and one UPDATE that moves position and last-seen forward,
+    # both in autocommit: two round trips, no lock, no COMMIT, no ROLLBACK at check-in.
+    assert wire.commands == ["SELECT", "UPDATE"]
+    # Crossing a milestone: the compare-and-set of the progress decides the event.
+    assert crossing.commands == ["SELECT", "UPDATE", "UPDATE"]
+    assert seen == ["SELECT", "UPDATE", "SELECT", "UPDATE", "UPDATE"]
 
 
 def test_an_unreachable_database_is_a_503_json(tmp_path) -> None:
