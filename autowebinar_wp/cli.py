@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from autowebinar_wp.errors import ConfigError
+from autowebinar_wp.server import DEFAULT_SERVER, SERVERS
 from autowebinar_wp.services import services
 
 
@@ -55,16 +56,11 @@ def check(config_file: str | None) -> None:
     click.echo("\nAll checks passed.")
 
 
-def _serve(app_factory_kwargs: dict[str, Any], host: str, port: int, workers: int,
-           threads: int) -> None:
-    from autowebinar_wp.server import run_gunicorn
-
-    run_gunicorn(app_factory_kwargs, host=host, port=port, workers=workers, threads=threads)
-
-
-def _serve_with_consumer(app: Any, config_file: str | None, host: str, port: int,
+def _serve_with_consumer(app: Any, config_file: str | None, server: str, host: str, port: int,
                          workers: int, threads: int) -> None:
-    """gunicorn in the foreground, a webhook consumer beside it when webhooks are set."""
+    """The web server in the foreground, a webhook consumer beside it when webhooks are set."""
+    from autowebinar_wp.server import run
+
     consumer = None
     if services(app).outbox.enabled:
         consumer = spawn_consumer(config_file)
@@ -72,7 +68,7 @@ def _serve_with_consumer(app: Any, config_file: str | None, host: str, port: int
         click.echo("note: WEBHOOK_URLS is empty, so no events are sent (they are logged).",
                    err=True)
     try:
-        _serve({"config_file": config_file}, host, port, workers, threads)
+        run(server, config_file, host=host, port=port, workers=workers, threads=threads)
     finally:
         if consumer is not None:
             consumer.terminate()
@@ -83,17 +79,20 @@ def _serve_with_consumer(app: Any, config_file: str | None, host: str, port: int
 @config_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-# Defaults measured in BENCHMARKS.md: a heartbeat is CPU-bound Python, so one request per
-# process (gunicorn's sync workers) and two processes per core beat threads sharing a GIL.
+# Defaults measured in BENCHMARKS.md ("Production server"): a heartbeat is CPU-bound Python,
+# so processes (two per core) with one Python thread each beat threads sharing a GIL, and
+# granian's Rust HTTP layer keeps slow and keep-alive clients off the Python workers.
+@click.option("--server", type=click.Choice(SERVERS), default=DEFAULT_SERVER,
+              show_default=True, help="granian, or gunicorn (sync workers) / gthread.")
 @click.option("--workers", default=max(2, 2 * (os.cpu_count() or 1)), show_default=True,
-              type=int, help="gunicorn worker processes.")
-@click.option("--threads", default=1, show_default=True, type=int,
-              help="Threads per worker; 1 = sync workers (behind a reverse proxy, as the "
-                   "README deploys it), more = gthread (keep-alive, slow clients).")
-def serve(config_file: str | None, host: str, port: int, workers: int, threads: int) -> None:
-    """Run the production server (gunicorn)."""
+              type=click.IntRange(1, 256), help="Worker processes.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Python threads per worker (granian, gthread).")
+def serve(config_file: str | None, host: str, port: int, server: str, workers: int,
+          threads: int) -> None:
+    """Run the production server (granian by default) and the webhook consumer."""
     app = load_app(config_file)  # fail fast, with a clear message, before forking workers
-    _serve_with_consumer(app, config_file, host, port, workers, threads)
+    _serve_with_consumer(app, config_file, server, host, port, workers, threads)
 
 
 DEMO_DEFAULTS = {
@@ -155,7 +154,7 @@ def demo(config_file: str | None, host: str, port: int) -> None:
     if "admin.dashboard" in app.view_functions:
         click.echo(f"  Admin          : {base}/admin?token={admin}")
     click.echo("\n  Links are valid for an hour; /demo mints fresh ones. Ctrl+C stops.\n")
-    _serve_with_consumer(app, config_file, host, port, 1, 8)
+    _serve_with_consumer(app, config_file, DEFAULT_SERVER, host, port, 1, 8)
 
 
 @main.command()
