@@ -129,11 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     start = clock.now.timestamp()
     user_tokens = {u: tokens.mint(SECRET, u, "viewer", 6 * 3600, now=start) for u in users}
     positions: dict[int, int] = {}
+    anchors: dict[int, str] = {}  # each user's latest anchor, echoed as the player does
     try:
         for uid in users:
             status, body = call(app, "/api/v1/session/join", user_tokens[uid], b"{}")
             assert status.startswith("200"), (status, body)
-            positions[uid] = json.loads(body)["position_sec"]
+            joined = json.loads(body)
+            positions[uid], anchors[uid] = joined["position_sec"], joined["anchor"]
         step = timedelta(seconds=10 / args.users)
         virtual = clock.now
 
@@ -143,13 +145,17 @@ def main(argv: list[str] | None = None) -> int:
             virtual += step
             clock.now = virtual.replace(microsecond=0)
             positions[uid] += 10 if i >= len(users) else 0
-            return call(app, "/api/v1/session/heartbeat", user_tokens[uid],
-                        b'{"position_sec": %d}' % positions[uid])
+            body = json.dumps({"position_sec": positions[uid], "anchor": anchors[uid]})
+            status, data = call(app, "/api/v1/session/heartbeat", user_tokens[uid],
+                                body.encode())
+            if status.startswith("200"):
+                anchors[uid] = json.loads(data)["anchor"]
+            return status, data
 
         for i in range(min(500, args.requests)):  # warm-up: caches, pool, imports
             heartbeat(i)
         ROUND_TRIPS.clear()
-        profiler = cProfile.Profile() if args.profile else None
+        profiler = cProfile.Profile(time.process_time) if args.profile else None
         statuses: Counter[str] = Counter()
         clamped = 0
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -198,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         stats.sort_stats("tottime").print_stats(30)
         stats.sort_stats("cumulative").print_stats(60)
         (OUT / "hotpath-profile.txt").write_text(stream.getvalue())
+        profiler.dump_stats(str(OUT / "hotpath.pstats"))
         print(f"profile: {OUT / 'hotpath-profile.txt'}")
     return 0 if set(statuses) == {"200"} else 1
 
