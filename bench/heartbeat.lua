@@ -1,15 +1,14 @@
 -- wrk script for bench/heartbeat.py: heartbeats for random users with honest positions.
 --
--- args[1] is a file of "user_id joined_epoch token" lines written by the bench after every
--- user has joined. A user who joined at J (position 0 at J) reports now - J - 2: never ahead
--- of wall-clock time. Like a real player (one heartbeat per HEARTBEAT_SEC = 10 s), a user is
--- not picked again within COOLDOWN seconds: the server grants slack only after half an
--- interval (1 s of it from 5 s of its own elapsed time) and rounds its clock to whole
--- seconds, so back-to-back heartbeats of one user could be clamped by a second. With fewer users than rate x COOLDOWN the
--- cooldown gives way after a few tries (and some heartbeats are clamped: still the full
--- path, last_seen_at is written). The bench pauses COOLDOWN seconds before each measured
--- run, since this table starts empty in every wrk process. Counters are globals so done()
--- can read them.
+-- args[1] is a file of "user_id joined_epoch token anchor" lines written by the bench after
+-- every user has joined. A user who joined at J (position p at J, J rounded down) reports
+-- now - J - 2: never ahead of wall-clock time, so never clamped. It echoes the anchor of its
+-- join: a player echoes its latest anchor, but any anchor of the viewing credits the same
+-- wall-clock time, and wrk cannot tie a response to the user it was for. Like a real player
+-- (one heartbeat per HEARTBEAT_SEC = 10 s), a user is not picked again within COOLDOWN
+-- seconds; with fewer users than rate x COOLDOWN the cooldown gives way after a few tries.
+-- args[2] == "close" sends "Connection: close": a new TCP connection per heartbeat, as from
+-- clients without keep-alive. Counters are globals so done() can read them.
 
 local users = {}
 ok = 0
@@ -27,17 +26,20 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+local headers = { ["Content-Type"] = "application/json" }
+
 function init(args)
   for line in io.lines(args[1]) do
-    local joined, token = line:match("^%d+ (%d+) (%S+)$")
+    local joined, token, anchor = line:match("^%d+ (%d+) (%S+) (%S+)$")
     if joined then
-      users[#users + 1] = { tonumber(joined), "Bearer " .. token }
+      users[#users + 1] = { tonumber(joined), "Bearer " .. token, anchor }
     end
+  end
+  if args[2] == "close" then
+    headers["Connection"] = "close"
   end
   math.randomseed(os.time() * 1000 + seed)
 end
-
-local headers = { ["Content-Type"] = "application/json" }
 
 function request()
   local now = os.time()
@@ -56,7 +58,7 @@ function request()
   end
   headers["Authorization"] = user[2]
   return wrk.format("POST", "/api/v1/session/heartbeat", headers,
-    '{"position_sec": ' .. position .. '}')
+    '{"position_sec": ' .. position .. ', "anchor": "' .. user[3] .. '"}')
 end
 
 function response(status, _, body)

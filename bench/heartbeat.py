@@ -1,24 +1,30 @@
-"""Heartbeat benchmark: the production server against the raw-SQL limit, in one run.
+"""Heartbeat benchmark: the production servers against the raw-SQL limit, in one run.
 
     .venv/bin/python bench/heartbeat.py [--duration 20] [--concurrency 8,32]
-                                            [--users 10000] [--profile] [--plot]
+        [--servers granian,gunicorn,gthread] [--keepalive on,off] [--users 10000]
+        [--profile] [--plot]
 
 What it does (BENCHMARKS.md has the results and the reasoning):
 
 1. Creates its own database (`awbench`) with WordPress's usermeta DDL and 10k users of
    realistic WordPress meta (bulk INSERT), and a database user holding exactly the grants
    migrations_none.md documents (SELECT, INSERT, UPDATE on the one table).
-2. Starts `autowebinar-wp serve` (gunicorn, the CLI's default workers/threads unless given)
-   with env configuration. The heartbeat rate limit is raised to 1000000/minute: the bench
-   measures throughput, not the limiter's refusals (the limiter still runs on every request).
-3. Every user joins once (a Python client); then, per concurrency level, `wrk` sends
-   heartbeats for random users with honest positions (bench/heartbeat.lua).
-4. In the same run and at the same concurrency, the limit: the statements the sidecar needs
-   per heartbeat (GET_LOCK, SELECT, UPDATE, COMMIT, RELEASE_LOCK) issued straight through
-   PyMySQL by as many processes as wrk has connections, one connection each.
-5. Write amplification (SHOW GLOBAL STATUS and, for the bench's own DB user,
-   USER_STATISTICS deltas) per heartbeat and per viewer-minute, CPU per request by process,
-   peak RSS per gunicorn worker; a table on stdout, JSON in bench/out/heartbeat.json.
+2. For each server (`autowebinar-wp serve --server NAME`, the CLI's default workers and
+   threads unless given) with env configuration: the heartbeat rate limit is raised to
+   1000000/minute, since the bench measures throughput, not the limiter's refusals (it still
+   runs on every request).
+3. Every user joins once (a Python client); then, per concurrency level and per client kind
+   (keep-alive connections, or a new connection per request), `wrk` sends heartbeats for
+   random users with honest positions (bench/heartbeat.lua).
+4. In the same run and at the same concurrency, the raw limit through PyMySQL, as many
+   processes as wrk has connections, one connection each, with the store's exact statement
+   texts: **min** = SELECT + UPDATE + COMMIT (no lock: the least any honest heartbeat
+   needs), and **locked** = GET_LOCK + SELECT + UPDATE + COMMIT + RELEASE_LOCK (the previous
+   write path).
+5. MariaDB's counters (SHOW GLOBAL STATUS: Questions, Com_*; USER_STATISTICS of the bench's
+   own DB user) before and after each window: statements per heartbeat next to req/s. CPU
+   per request by process, peak RSS per server worker; a table on stdout, JSON in
+   bench/out/heartbeat.json.
 
 It drops its database and user at the end (--keep-db keeps the database).
 """
@@ -94,6 +100,7 @@ SQL_SAVE = (
     f"WHERE {TABLE}.user_id = %s AND {TABLE}.meta_key IN (%s, %s)"
 )
 SQL_RELEASE = "DO RELEASE_LOCK(%s)"
+RAW_MODES = ("min", "locked")
 
 STATUS_KEYS = (
     "Questions", "Com_select", "Com_update", "Com_insert", "Com_commit", "Com_rollback",
@@ -261,8 +268,9 @@ def drop_bench_user(admin: Admin, user: str) -> None:
 
 
 class Server:
-    def __init__(self, args: argparse.Namespace, db_url: str, port: int, instance: str) -> None:
-        self.port = port
+    def __init__(self, args: argparse.Namespace, db_url: str, port: int, instance: str,
+                 name: str) -> None:
+        self.port, self.name = port, name
         env = dict(os.environ)
         env.update({
             "AUTOWEBINAR_DATABASE_URL": db_url,
@@ -282,11 +290,13 @@ class Server:
         exe = Path(sys.executable).parent / "autowebinar-wp"
         cmd = [str(exe)] if exe.exists() else [
             sys.executable, "-c", "from autowebinar_wp.cli import main; main()"]
-        cmd += ["serve", "--host", "127.0.0.1", "--port", str(port)]
+        cmd += ["serve", "--host", "127.0.0.1", "--port", str(port), "--server", name]
         if args.workers:
             cmd += ["--workers", str(args.workers)]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
+        elif name == "gthread":  # one thread would make it a sync worker
+            cmd += ["--threads", "4"]
         self.cmd = cmd
         OUT.mkdir(parents=True, exist_ok=True)
         self.log_file = open(OUT / "server.log", "w")  # noqa: SIM115 - closed in stop()
@@ -314,10 +324,14 @@ class Server:
 
     @property
     def workers(self) -> list[int]:
+        """The worker processes (granian and gunicorn both fork them from the serve process;
+        the webhook consumer is not started, since the bench sets no webhooks)."""
         return proc_children(self.proc.pid)
 
     def threads_per_worker(self) -> int:
-        """gthread threads per worker as the server runs it (from the command line)."""
+        """Python threads per worker as the server runs it (from the command line)."""
+        if self.name == "gunicorn":
+            return 1
         if "--threads" in self.cmd:
             return int(self.cmd[self.cmd.index("--threads") + 1])
         from autowebinar_wp import cli
@@ -353,6 +367,7 @@ def join_all(port: int, user_tokens: dict[int, str], concurrency: int) -> dict[s
     ids = list(user_tokens)
     chunks = [ids[i::concurrency] for i in range(concurrency)]
     joined: dict[int, int] = {}
+    anchors: dict[int, str] = {}
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -377,6 +392,7 @@ def join_all(port: int, user_tokens: dict[int, str], concurrency: int) -> dict[s
             # position_sec at join is where the user is at server_time.
             with lock:
                 joined[uid] = int(server_time) - int(data["position_sec"])
+                anchors[uid] = data["anchor"]
         conn.close()
         with lock:
             latencies.extend(mine)
@@ -390,6 +406,7 @@ def join_all(port: int, user_tokens: dict[int, str], concurrency: int) -> dict[s
         log(f"join errors: {len(errors)}, first: {errors[0]}")
     return {
         "joined": joined,
+        "anchors": anchors,
         "stats": {
             "client": f"Python http.client, {concurrency} threads (informational)",
             "requests": len(latencies), "errors": len(errors), "seconds": round(elapsed, 2),
@@ -406,7 +423,8 @@ def join_all(port: int, user_tokens: dict[int, str], concurrency: int) -> dict[s
 class Window:
     """Status, user statistics and CPU deltas over one measured phase."""
 
-    def __init__(self, admin: Admin, db_user: str, server: Server, mariadb_pid: int | None):
+    def __init__(self, admin: Admin, db_user: str, server: Server | None,
+                 mariadb_pid: int | None):
         self.admin, self.db_user, self.server, self.mariadb_pid = (
             admin, db_user, server, mariadb_pid)
 
@@ -432,7 +450,7 @@ class Window:
 
     def _cpu(self) -> dict[str, float]:
         return {
-            "server": self.server.cpu_sec(),
+            "server": self.server.cpu_sec() if self.server else 0.0,
             "mariadb": proc_cpu_sec(self.mariadb_pid) if self.mariadb_pid else 0.0,
             "client": children_cpu_sec(),
             "machine": machine_cpu_sec(),
@@ -460,9 +478,10 @@ class Window:
 
 
 def run_wrk(url: str, data_file: Path, connections: int, seconds: int,
-            threads: int) -> dict[str, Any]:
+            threads: int, keepalive: bool = True) -> dict[str, Any]:
     cmd = ["wrk", "-t", str(min(threads, connections)), "-c", str(connections),
-           "-d", f"{seconds}s", "--timeout", "10s", "-s", str(LUA), url, "--", str(data_file)]
+           "-d", f"{seconds}s", "--timeout", "10s", "-s", str(LUA), url, "--", str(data_file),
+           "keep-alive" if keepalive else "close"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     match = re.search(r"^AWBENCH (\{.*\})$", out, re.M)
     if not match:
@@ -485,7 +504,8 @@ def run_wrk(url: str, data_file: Path, connections: int, seconds: int,
 
 
 def _raw_worker(conn_params: dict[str, Any], users: list[tuple[int, int]], lock_prefix: str,
-                seconds: float, seed: int, ready: Any, go: Any, results: Any) -> None:
+                mode: str, seconds: float, seed: int, ready: Any, go: Any,
+                results: Any) -> None:
     rng = random.Random(seed)
     conn = pymysql.connect(**conn_params, charset="utf8mb4", autocommit=False)
     cur = conn.cursor()
@@ -504,18 +524,20 @@ def _raw_worker(conn_params: dict[str, Any], users: list[tuple[int, int]], lock_
         now = int(time.time())
         name = f"{lock_prefix}{uid}"
         try:
-            cur.execute(SQL_LOCK, (name, 5))
-            if cur.fetchone()[0] != 1:  # type: ignore[index]
-                errors += 1
-                conn.rollback()
-                continue
+            if mode == "locked":
+                cur.execute(SQL_LOCK, (name, 5))
+                if cur.fetchone()[0] != 1:  # type: ignore[index]
+                    errors += 1
+                    conn.rollback()
+                    continue
             cur.execute(SQL_LOAD, (uid, *keys))
             cur.fetchall()
             cur.execute(SQL_SAVE, (pos_key, str(max(0, now - joined - 2)), seen_key,
                                    time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)),
                                    uid, pos_key, seen_key))
             conn.commit()
-            cur.execute(SQL_RELEASE, (name,))
+            if mode == "locked":
+                cur.execute(SQL_RELEASE, (name,))
         except pymysql.MySQLError:
             errors += 1
             conn.rollback()
@@ -526,13 +548,13 @@ def _raw_worker(conn_params: dict[str, Any], users: list[tuple[int, int]], lock_
 
 
 def run_raw(conn_params: dict[str, Any], users: list[tuple[int, int]], lock_prefix: str,
-            connections: int, seconds: int) -> dict[str, Any]:
+            connections: int, seconds: int, mode: str) -> dict[str, Any]:
     ctx = multiprocessing.get_context("fork")
     ready = ctx.Semaphore(0)
     go = ctx.Event()
     results = ctx.Queue()
-    procs = [ctx.Process(target=_raw_worker, args=(conn_params, users, lock_prefix, seconds,
-                                                   1000 + i, ready, go, results))
+    procs = [ctx.Process(target=_raw_worker, args=(conn_params, users, lock_prefix, mode,
+                                                   seconds, 1000 + i, ready, go, results))
              for i in range(connections)]
     for p in procs:
         p.start()
@@ -651,7 +673,7 @@ def machine_info(admin: Admin) -> dict[str, Any]:
         "'innodb_log_file_size', 'innodb_doublewrite')"))
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
     packages = {}
-    for name in ("Flask", "SQLAlchemy", "PyMySQL", "gunicorn", "PyJWT", "Flask-Limiter"):
+    for name in ("Flask", "SQLAlchemy", "PyMySQL", "granian", "gunicorn", "itsdangerous"):
         try:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -708,51 +730,75 @@ def write_amplification(window: dict[str, Any]) -> dict[str, Any]:
             for k, v in rows.items()}
 
 
+def statements(window: dict[str, Any]) -> float:
+    """Statements per heartbeat: the bench user's own (USER_STATISTICS), else global Questions
+    (which then count other clients of a shared server too)."""
+    user = window.get("user_per_request")
+    if user:
+        return float(sum(user.get(k, 0) for k in ("SELECT_COMMANDS", "UPDATE_COMMANDS",
+                                                   "OTHER_COMMANDS")))
+    return float(window["status_per_request"].get("Questions", 0))
+
+
 def print_report(result: dict[str, Any]) -> None:
+    cfg = result["config"]
     print()
-    print("Heartbeat: sidecar (gunicorn, wrk) vs raw limit (PyMySQL, same statements), "
-          f"{result['config']['duration_sec']} s per level, {result['config']['users']} users")
-    head = (f"{'conns':>5} | {'sidecar rps':>11} {'p50':>7} {'p95':>7} {'p99':>7} {'err':>5} "
-            f"{'clamp':>5} | {'raw rps':>8} {'p50':>6} {'p95':>6} {'p99':>6} | {'ratio':>5}")
+    print(f"Heartbeat: servers (wrk) vs the raw limit (PyMySQL), {cfg['duration_sec']} s per "
+          f"window, {cfg['users']} users")
+    head = (f"{'server':<9} {'conns':>5} {'client':<10} | {'rps':>7} {'p50':>7} {'p95':>7} "
+            f"{'p99':>7} {'err':>4} {'clamp':>5} | {'stmts':>5} {'srv µs':>7} | "
+            f"{'×min':>5} {'×locked':>7}")
     print(head)
     print("-" * len(head))
-    for level in result["levels"]:
-        s, r = level["sidecar"], level["raw"]
-        print(f"{level['connections']:>5} | {s['rps']:>11.1f} {s['p50_ms']:>7.2f} "
-              f"{s['p95_ms']:>7.2f} {s['p99_ms']:>7.2f} {s['error_count']:>5} "
-              f"{s['clamped']:>5} | {r['rps']:>8.1f} {r['p50_ms']:>6.2f} {r['p95_ms']:>6.2f} "
-              f"{r['p99_ms']:>6.2f} | {level['ratio']:>5.2f}")
-    print("(latencies in ms; ratio = sidecar rps / raw rps; err = socket errors + non-2xx; "
-          "clamp = heartbeats the server clamped)")
+    for run in result["runs"]:
+        s, w = run["wrk"], run["window"]
+        raw = result["raw"].get(str(run["connections"]), {})
+        ratio_min = s["rps"] / raw["min"]["rps"] if "min" in raw else float("nan")
+        ratio_locked = s["rps"] / raw["locked"]["rps"] if "locked" in raw else float("nan")
+        print(f"{run['server']:<9} {run['connections']:>5} {run['client']:<10} | "
+              f"{s['rps']:>7.1f} {s['p50_ms']:>7.2f} {s['p95_ms']:>7.2f} {s['p99_ms']:>7.2f} "
+              f"{s['error_count']:>4} {s['clamped']:>5} | "
+              f"{statements(w):>5.2f} "
+              f"{w['cpu_ms_per_request']['server'] * 1000:>7.0f} | "
+              f"{ratio_min:>5.2f} {ratio_locked:>7.2f}")
+    print("(latencies in ms; stmts = statements per heartbeat (SELECT + UPDATE + other) of the "
+          "bench's DB user; srv µs = CPU of the server's processes per heartbeat; ×min / "
+          "×locked = rps / the raw limit's rps)")
     print()
-    print("CPU per request (ms), by process:")
-    for level in result["levels"]:
-        for side in ("sidecar", "raw"):
-            cpu = level[f"{side}_window"]["cpu_ms_per_request"]
-            print(f"  c={level['connections']:<3} {side:<8} "
-                  + "  ".join(f"{k}={v:.3f}" for k, v in cpu.items()))
+    print(f"{'raw':<9} {'conns':>5} | {'rps':>7} {'p50':>7} {'p95':>7} {'p99':>7} | "
+          f"{'stmts':>5} {'client µs':>9}")
+    for conns, modes in result["raw"].items():
+        for mode, raw in modes.items():
+            w = raw["window"]
+            print(f"{mode:<9} {conns:>5} | {raw['rps']:>7.1f} {raw['p50_ms']:>7.2f} "
+                  f"{raw['p95_ms']:>7.2f} {raw['p99_ms']:>7.2f} | "
+                  f"{statements(w):>5.2f} "
+                  f"{w['cpu_ms_per_request']['client'] * 1000:>9.0f}")
     print()
-    wa = result["write_amplification"]
-    print(f"Write amplification at c={wa['connections']} "
-          "(per heartbeat / per viewer-minute = 6 heartbeats):")
-    for side in ("sidecar", "raw"):
-        print(f"  {side}:")
-        for key, value in wa[side].items():
-            print(f"    {key:<40} {value['per_heartbeat']:>10} {value['per_viewer_minute']:>12}")
-    if wa.get("foreign_updates", 0) > 0:
-        print(f"  note: {wa['foreign_updates']} UPDATEs by other clients of this MariaDB "
-              "during the window (global InnoDB counters include them)")
+    print("CPU per heartbeat (ms) by process:")
+    for run in result["runs"]:
+        cpu = run["window"]["cpu_ms_per_request"]
+        print(f"  {run['server']:<9} c={run['connections']:<3} {run['client']:<10} "
+              + "  ".join(f"{k}={v:.3f}" for k, v in cpu.items()))
     print()
-    print("gunicorn workers (peak RSS = VmHWM):")
-    for w in result["rss"]:
-        print(f"  pid {w['pid']}: peak {w['peak_rss_kb'] / 1024:.1f} MiB, "
-              f"now {w['rss_kb'] / 1024:.1f} MiB")
+    print("Server workers (peak RSS = VmHWM, after their runs):")
+    for name, workers in result["rss"].items():
+        print(f"  {name}: " + ", ".join(f"{w['peak_rss_kb'] / 1024:.1f} MiB" for w in workers))
+    wa = result.get("write_amplification")
+    if wa:
+        print()
+        print(f"Write amplification, {wa['server']} c={wa['connections']} keep-alive "
+              "(per heartbeat / per viewer-minute = 6 heartbeats):")
+        for side in ("sidecar", "raw_min"):
+            print(f"  {side}:")
+            for key, value in wa[side].items():
+                print(f"    {key:<40} {value['per_heartbeat']:>10} "
+                      f"{value['per_viewer_minute']:>12}")
     if result.get("profile"):
         prof = result["profile"]
         print()
-        print(f"Profile (py-spy, c={prof['connections']}, {prof['samples']} samples, "
-              "Python CPU: samples holding the GIL; self time by package, stdlib charged to the "
-              "caller):")
+        print(f"Profile (py-spy, {prof['server']} c={prof['connections']}, {prof['samples']} "
+              "samples, Python CPU: samples holding the GIL; self time by package):")
         for key, value in prof["self_by_package_pct"].items():
             print(f"  {value:>5.1f}%  {key}")
 
@@ -766,8 +812,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=3, help="unmeasured seconds before each level")
     p.add_argument("--concurrency", default="8,32", help="comma-separated connection counts")
     p.add_argument("--users", type=int, default=10000)
-    p.add_argument("--workers", type=int, default=None, help="gunicorn workers (CLI default)")
-    p.add_argument("--threads", type=int, default=None, help="threads per worker (CLI default)")
+    p.add_argument("--servers", default="granian,gunicorn,gthread",
+                   help="comma-separated `serve --server` names, measured in turn")
+    p.add_argument("--keepalive", default="on,off",
+                   help="client kinds: on = keep-alive connections, off = one per request")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (CLI default)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads per worker for granian/gthread (CLI default; gthread: 4)")
     p.add_argument("--wrk-threads", type=int, default=1)
     p.add_argument("--mysql", default="root@127.0.0.1:3306",
                    help="admin account user[:password]@host:port")
@@ -776,8 +827,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--keep-db", action="store_true")
     p.add_argument("--skip-raw", action="store_true", help="sidecar only (for quick tuning)")
     p.add_argument("--profile", action="store_true",
-                   help="py-spy (--gil: Python CPU) the server during the 32-connection level "
-                        "(or the highest)")
+                   help="py-spy (--gil: Python CPU) the first server during its 32-connection "
+                        "keep-alive window (or the highest)")
     p.add_argument("--plot", action="store_true",
                    help="write docs/bench/heartbeat-latency.png from the results")
     p.add_argument("--out", default=str(OUT / "heartbeat.json"))
@@ -787,6 +838,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    servers = [name.strip() for name in args.servers.split(",") if name.strip()]
+    clients = [k.strip() == "on" for k in args.keepalive.split(",") if k.strip()]
     creds, _, hostport = args.mysql.rpartition("@")
     admin_user, _, admin_pw = creds.partition(":")
     host, _, port_text = hostport.partition(":")
@@ -796,7 +849,8 @@ def main(argv: list[str] | None = None) -> int:
     if admin.q("SELECT GET_LOCK(%s, 0)", (f"autowebinar-bench:{args.db}",))[0][0] != 1:
         sys.exit(f"another bench is using database `{args.db}` on this server (--db to change)")
     OUT.mkdir(parents=True, exist_ok=True)
-    result: dict[str, Any] = {"machine": machine_info(admin)}
+    result: dict[str, Any] = {"machine": machine_info(admin), "runs": [], "raw": {},
+                              "rss": {}}
     userstat_before = admin.q("SELECT @@GLOBAL.userstat")[0][0]
     server: Server | None = None
     instance = tempfile.mkdtemp(prefix="awbench-")
@@ -812,33 +866,20 @@ def main(argv: list[str] | None = None) -> int:
             log(f"userstat unavailable ({exc}); global counters only")
         db_url = (f"mysql+pymysql://{args.db_user}:{db_password}@{host}:"
                   f"{int(port_text or 3306)}/{args.db}")
-        port = free_port()
-        server = Server(args, db_url, port, instance)
-        workers = server.workers
-        threads = server.threads_per_worker()
-        log(f"server up on :{port}: {len(workers)} workers x {threads} threads "
-            f"({' '.join(server.cmd[1:])})")
         result["config"] = {
             "users": args.users, "duration_sec": args.duration, "warmup_sec": args.warmup,
-            "levels": levels, "workers": len(workers), "threads": threads,
+            "levels": levels, "servers": servers,
+            "clients": ["keep-alive" if k else "close" for k in clients],
             "wrk_threads": args.wrk_threads, "heartbeat_rate_limit": "1000000 per minute",
             "video_duration_sec": VIDEO_DURATION_SEC, "token_ttl_sec": TOKEN_TTL_SEC,
             "raw_client": "one process per connection, PyMySQL, autocommit off",
+            "servers_detail": {},
         }
         mariadb_pid = find_process(("mariadbd", "mysqld"))
-
         user_tokens = {uid: tokens.mint(SECRET, uid, "viewer", TOKEN_TTL_SEC)
                        for uid in range(1, args.users + 1)}
-        log(f"joining {args.users} users")
-        joins = join_all(port, user_tokens, 8)
-        result["join"] = joins["stats"]
-        log(f"  {joins['stats']}")
-        joined: dict[int, int] = joins["joined"]
         data_file = OUT / "users.txt"
-        data_file.write_text("".join(f"{uid} {joined[uid]} {user_tokens[uid]}\n"
-                                     for uid in sorted(joined)))
-        users = sorted(joined.items())
-
+        users: list[tuple[int, int]] = []
         from sqlalchemy import create_engine
 
         from autowebinar_wp.store import UserMetaStore
@@ -846,58 +887,80 @@ def main(argv: list[str] | None = None) -> int:
         lock_prefix = UserMetaStore(create_engine(db_url), PREFIX).lock_name(0)[:-1]
         conn_params = {"host": host, "port": int(port_text or 3306), "user": args.db_user,
                        "password": db_password, "database": args.db}
-        url = f"http://127.0.0.1:{port}"
-        result["levels"] = []
         profile_level = 32 if 32 in levels else max(levels)
-        for connections in levels:
-            if args.warmup:
-                run_wrk(url, data_file, connections, args.warmup, args.wrk_threads)
-            # heartbeat.lua's per-user cooldown starts empty in each wrk process: let the
-            # users of the previous run rest as long, so no heartbeat comes too early.
-            time.sleep(LUA_COOLDOWN_SEC)
-            profiler = None
-            if args.profile and connections == profile_level:
-                profiler = start_profile(server, args.duration, connections)
-            log(f"sidecar c={connections}: wrk for {args.duration} s")
-            with Window(admin, args.db_user, server, mariadb_pid) as sw:
-                sidecar = run_wrk(url, data_file, connections, args.duration, args.wrk_threads)
-            if profiler is not None:
-                profiler.wait()
-            log(f"  {sidecar['rps']} rps, p50 {sidecar['p50_ms']} p99 {sidecar['p99_ms']} ms,"
-                f" errors {sidecar['error_count']}, clamped {sidecar['clamped']}")
-            level: dict[str, Any] = {
-                "connections": connections, "sidecar": sidecar,
-                "sidecar_window": sw.per_request(sidecar["ok"]),
-            }
-            if not args.skip_raw:
-                log(f"raw c={connections}: PyMySQL for {args.duration} s")
-                with Window(admin, args.db_user, server, mariadb_pid) as rw:
-                    raw = run_raw(conn_params, users, lock_prefix, connections, args.duration)
-                log(f"  {raw['rps']} rps, p50 {raw['p50_ms']} p99 {raw['p99_ms']} ms, "
-                    f"errors {raw['error_count']}")
-                level.update({"raw": raw, "raw_window": rw.per_request(raw["requests"]),
-                              "ratio": round(sidecar["rps"] / max(raw["rps"], 1e-9), 3),
-                              "p99_ratio": round(sidecar["p99_ms"] / max(raw["p99_ms"], 1e-9),
-                                                 2)})
-            result["levels"].append(level)
-        result["rss"] = server.rss()
-        # Write amplification at 32 connections when measured (the issue's reference level).
-        top = next((lv for lv in result["levels"] if lv["connections"] == 32),
-                   result["levels"][-1])
+        for index, name in enumerate(servers):
+            port = free_port()
+            server = Server(args, db_url, port, instance, name)
+            workers, threads = server.workers, server.threads_per_worker()
+            result["config"]["servers_detail"][name] = {"workers": len(workers),
+                                                        "threads": threads}
+            log(f"{name} up on :{port}: {len(workers)} workers x {threads} threads")
+            if index == 0:
+                log(f"joining {args.users} users")
+                joins = join_all(port, user_tokens, 8)
+                result["join"] = joins["stats"]
+                log(f"  {joins['stats']}")
+                joined: dict[int, int] = joins["joined"]
+                data_file.write_text("".join(
+                    f"{uid} {joined[uid]} {user_tokens[uid]} {joins['anchors'][uid]}\n"
+                    for uid in sorted(joined)))
+                users = sorted(joined.items())
+            url = f"http://127.0.0.1:{port}"
+            for connections in levels:
+                for keepalive in clients:
+                    client = "keep-alive" if keepalive else "close"
+                    if args.warmup:
+                        run_wrk(url, data_file, connections, args.warmup, args.wrk_threads,
+                                keepalive)
+                    # heartbeat.lua's per-user cooldown starts empty in each wrk process:
+                    # let the users of the previous run rest as long.
+                    time.sleep(LUA_COOLDOWN_SEC)
+                    profiler = None
+                    if (args.profile and index == 0 and keepalive
+                            and connections == profile_level):
+                        profiler = start_profile(server, args.duration, connections)
+                    log(f"{name} c={connections} {client}: wrk for {args.duration} s")
+                    with Window(admin, args.db_user, server, mariadb_pid) as window:
+                        outcome = run_wrk(url, data_file, connections, args.duration,
+                                          args.wrk_threads, keepalive)
+                    if profiler is not None:
+                        profiler.wait()
+                    log(f"  {outcome['rps']} rps, p50 {outcome['p50_ms']} p99 "
+                        f"{outcome['p99_ms']} ms, errors {outcome['error_count']}, clamped "
+                        f"{outcome['clamped']}, statements/hb "
+                        f"{statements(window.per_request(outcome['ok'])):.2f}")
+                    result["runs"].append({
+                        "server": name, "connections": connections, "client": client,
+                        "wrk": outcome, "window": window.per_request(outcome["ok"]),
+                    })
+            result["rss"][name] = server.rss()
+            server.stop()
+            server = None
         if not args.skip_raw:
+            for connections in levels:
+                for mode in RAW_MODES:
+                    log(f"raw {mode} c={connections}: PyMySQL for {args.duration} s")
+                    with Window(admin, args.db_user, None, mariadb_pid) as window:
+                        raw = run_raw(conn_params, users, lock_prefix, connections,
+                                      args.duration, mode)
+                    log(f"  {raw['rps']} rps, p50 {raw['p50_ms']} p99 {raw['p99_ms']} ms, "
+                        f"errors {raw['error_count']}")
+                    raw["window"] = window.per_request(raw["requests"])
+                    result["raw"].setdefault(str(connections), {})[mode] = raw
+            top = next((run for run in result["runs"] if run["connections"] == profile_level
+                        and run["client"] == "keep-alive"), result["runs"][-1])
             result["write_amplification"] = {
-                "connections": top["connections"],
+                "server": top["server"], "connections": top["connections"],
                 "heartbeats_per_viewer_minute": HEARTBEATS_PER_VIEWER_MINUTE,
-                "sidecar": write_amplification(top["sidecar_window"]),
-                "raw": write_amplification(top["raw_window"]),
-                "foreign_updates": top["sidecar_window"].get("foreign_updates", 0)
-                + top["raw_window"].get("foreign_updates", 0),
+                "sidecar": write_amplification(top["window"]),
+                "raw_min": write_amplification(
+                    result["raw"][str(top["connections"])]["min"]["window"]),
             }
         if args.profile:
             path = OUT / f"profile-c{profile_level}.txt"
             if path.exists():
-                result["profile"] = {"connections": profile_level, "file": str(path),
-                                     **summarise_profile(path)}
+                result["profile"] = {"server": servers[0], "connections": profile_level,
+                                     "file": str(path), **summarise_profile(path)}
         Path(args.out).write_text(json.dumps(result, indent=2, default=str) + "\n")
         log(f"results in {args.out}")
         if not args.skip_raw:

@@ -1,8 +1,8 @@
-"""Latency (p50/p95/p99) against concurrency, sidecar and raw, from bench/out/heartbeat.json.
+"""Heartbeat latency and throughput against concurrency, per server and raw limit.
 
     .venv/bin/python bench/plot.py [bench/out/heartbeat.json] [-o PNG]
 
-The default PNG is docs/bench/heartbeat-latency.png.
+Reads what bench/heartbeat.py wrote; the default PNG is docs/bench/heartbeat-latency.png.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "bench" / "heartbeat-latency.png"
+COLOURS = {"granian": "tab:blue", "gunicorn": "tab:green", "gthread": "tab:purple"}
 
 
 def plot(results: Path, out: Path = DEFAULT_OUT) -> Path:
@@ -22,35 +23,42 @@ def plot(results: Path, out: Path = DEFAULT_OUT) -> Path:
     import matplotlib.pyplot as plt
 
     data = json.loads(results.read_text())
-    levels = [lv for lv in data["levels"] if "raw" in lv]
-    conns = [lv["connections"] for lv in levels]
-    fig, (ax, ax_rps) = plt.subplots(1, 2, figsize=(11, 4.5))
-    styles = {"p50": ":", "p95": "--", "p99": "-"}
-    for side, colour in (("sidecar", "tab:blue"), ("raw", "tab:orange")):
-        for pct, style in styles.items():
-            ax.plot(conns, [lv[side][f"{pct}_ms"] for lv in levels], style, marker="o",
-                    color=colour, label=f"{side} {pct}")
-        ax_rps.plot(conns, [lv[side]["rps"] for lv in levels], marker="o", color=colour,
-                    label=side)
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(conns, [str(c) for c in conns])
-    ax.set_xlabel("concurrent connections")
-    ax.set_ylabel("latency, ms")
-    ax.set_title("Heartbeat latency")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
-    ax_rps.set_xscale("log", base=2)
-    ax_rps.set_xticks(conns, [str(c) for c in conns])
-    ax_rps.set_xlabel("concurrent connections")
-    ax_rps.set_ylabel("heartbeats per second")
-    ax_rps.set_ylim(bottom=0)
-    ax_rps.set_title("Throughput")
-    ax_rps.grid(True, alpha=0.3)
-    ax_rps.legend(fontsize=8)
+    fig, (ax, ax_rps) = plt.subplots(1, 2, figsize=(12, 4.8))
+    series: dict[tuple[str, str], list[dict]] = {}
+    for run in data["runs"]:
+        series.setdefault((run["server"], run["client"]), []).append(run)
+    for (server, client), runs in series.items():
+        runs.sort(key=lambda r: r["connections"])
+        conns = [r["connections"] for r in runs]
+        style = "-" if client == "keep-alive" else "--"
+        colour = COLOURS.get(server, "tab:gray")
+        label = f"{server}, {client}"
+        ax.plot(conns, [r["wrk"]["p99_ms"] for r in runs], style, marker="o", color=colour,
+                label=label)
+        ax_rps.plot(conns, [r["wrk"]["rps"] for r in runs], style, marker="o", color=colour,
+                    label=label)
+    raw_conns = sorted(int(c) for c in data["raw"])
+    for mode, colour in (("min", "tab:orange"), ("locked", "tab:red")):
+        if raw_conns and all(mode in data["raw"][str(c)] for c in raw_conns):
+            label = f"raw PyMySQL, {mode}"
+            ax.plot(raw_conns, [data["raw"][str(c)][mode]["p99_ms"] for c in raw_conns], ":",
+                    marker="s", color=colour, label=label)
+            ax_rps.plot(raw_conns, [data["raw"][str(c)][mode]["rps"] for c in raw_conns],
+                        ":", marker="s", color=colour, label=label)
+    levels = sorted({r["connections"] for r in data["runs"]})
+    for axis, ylabel, title in ((ax, "p99 latency, ms", "Heartbeat p99 latency"),
+                                (ax_rps, "heartbeats per second", "Throughput")):
+        axis.set_xscale("log", base=2)
+        axis.set_xticks(levels, [str(c) for c in levels])
+        axis.set_xlabel("concurrent connections")
+        axis.set_ylabel(ylabel)
+        axis.set_title(title)
+        axis.set_ylim(bottom=0)
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=7)
     m = data["machine"]
-    fig.suptitle(f"autowebinar-wp heartbeat: sidecar (gunicorn {data['config']['workers']}x"
-                 f"{data['config']['threads']}) vs raw PyMySQL - {m['cores']} cores, "
-                 f"MariaDB {m['mariadb'].split('-')[0]}", fontsize=10)
+    fig.suptitle(f"autowebinar-wp heartbeat: servers vs the raw PyMySQL limit - {m['cores']} "
+                 f"cores, MariaDB {m['mariadb'].split('-')[0]}", fontsize=10)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
