@@ -32,7 +32,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.constants import EmptyData
 from standardwebhooks import Webhook
