@@ -228,6 +228,8 @@ class Outbox:
     def _post(
         self, url: str, msg_id: str, data: str
     ) -> tuple[int | None, float | None, str | None]:
+        import httpx  # the consumer's client: web workers never post, and need not load it
+
         assert self._webhook is not None
         # The signature's timestamp is the moment of sending on the wire, checked by the
         # receiver against its own clock (replay protection), not the app's clock.
