@@ -7,6 +7,7 @@ problem at once, so a broken deployment fails at start-up with one clear message
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import secrets
@@ -51,6 +52,10 @@ DEFAULTS: dict[str, Any] = {
     "LIVE_ENABLED": None,
     "LIVE_SLOTS_SHOWN": 6,
     "LIVE_LINK_SECRET": None,
+    "LIVE_SLOTS_RATE_LIMIT": "60 per minute",
+    "LIVE_REGISTER_RATE_LIMIT": "10 per minute",
+    "LIVE_JOIN_RATE_LIMIT": "30 per minute",
+    "LIVE_LINK_RATE_LIMIT": "30 per minute",  # events from one user's tracking links
     "REF_META_KEYS": ["invited_by", "wh_ref", "ref"],
     "LOCALE": "ru",
     # Tokens.
@@ -90,7 +95,7 @@ MAX_TOKEN_AGE_SEC = 24 * 3600
 
 def load_config(config: Config, config_file: str | None = None) -> None:
     """Fill `config` in Flask order: defaults, then a TOML file, then the environment."""
-    config.from_mapping(DEFAULTS)
+    config.from_mapping(copy.deepcopy(DEFAULTS))  # LIVE is a dict the env may fill in
     path = config_file or _env_config_file()
     if path:
         try:

@@ -126,6 +126,12 @@ class Schedule:
     def has_slots(self) -> bool:
         return bool(self.one_off or self.recurring)
 
+    def embed_origins(self) -> list[str]:
+        """Origins of every stream shown in an iframe (the room page's CSP frame-src)."""
+        urls = [s.join_url for s in self.one_off if s.embed]
+        urls += [r.join_url for r in self.recurring if r.embed]
+        return sorted({f"{p.scheme}://{p.netloc}" for p in map(urlsplit, urls) if p.netloc})
+
     def _slot(self, rec: Recurrence, local_naive: datetime) -> Slot:
         # fold=0: a repeated wall time is its first occurrence, a missing one takes the
         # offset from before the gap (RFC 5545 §3.3.5), which is what zoneinfo does.
