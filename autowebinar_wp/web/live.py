@@ -50,7 +50,7 @@ from autowebinar_wp.web.auth import (
 bp = Blueprint("live", __name__)
 log = logging.getLogger(__name__)
 
-# A transparent 1x1 GIF (43 bytes), the usual open pixel.
+# A transparent 1x1 GIF (42 bytes), the usual open pixel.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 

@@ -10,7 +10,7 @@ from flask import Config
 from autowebinar_wp.config import load_config, normalise_and_validate
 from autowebinar_wp.errors import ConfigError
 from autowebinar_wp.live.settings import schedule_of
-from tests.conftest import clear_config_env
+from tests.support import clear_config_env
 
 SECRET = "embed-secret-0123456789abcdef0123456789"
 TOML = """
