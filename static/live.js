@@ -26,13 +26,17 @@
   function when(iso, zone) {
     return new Intl.DateTimeFormat(cfg.locale, {
       timeZone: zone, weekday: "long", day: "numeric", month: "long",
-      hour: "2-digit", minute: "2-digit"
+      hour: "numeric", minute: "2-digit"
     }).format(new Date(iso));
+  }
+  function clockTime(iso, zone) {
+    return new Intl.DateTimeFormat(cfg.locale, { timeZone: zone, hour: "numeric", minute: "2-digit" })
+      .format(new Date(iso));
   }
   function shortWhen(iso, zone) {
     return new Intl.DateTimeFormat(cfg.locale, {
       timeZone: zone, weekday: "short", day: "numeric", month: "short",
-      hour: "2-digit", minute: "2-digit"
+      hour: "numeric", minute: "2-digit"
     }).format(new Date(iso));
   }
   function offsetName(iso, zone) {
@@ -144,7 +148,9 @@
     item.setAttribute("data-registered", String(slot.registered));
     showTime(item.querySelector(".lw-when"), item.querySelector(".lw-zone"),
              item.querySelector(".lw-you"), slot.starts_at, slot.timezone);
-    item.querySelector(".lw-slot-title").textContent = slot.title;
+    var title = item.querySelector(".lw-slot-title");
+    title.textContent = slot.title;
+    title.hidden = slot.title === cfg.title;  // only a slot's own title is worth repeating
     var chip = item.querySelector(".lw-status");
     if (slot.status === "live" || slot.status === "open") {
       chip.hidden = false;
@@ -190,7 +196,7 @@
       $("lw-mine-note").textContent = state === "upcoming"
         ? fill(t.opensIn, { time: duration(toOpen), minutes: openMinutes })
         : state === "ended" ? t.ended : "";
-      if (state === "ended" && reg.status !== "ended") { refresh(); return false; }
+      if (state === "ended" && reg.status !== "ended") { refresh().catch(function () {}); return false; }
       return state !== "ended";
     });
   }
@@ -205,7 +211,7 @@
     }).catch(function (err) {
       button.disabled = false;
       failed(err);
-      if (err && err.code === "slot_ended") { refresh(); }
+      if (err && err.code === "slot_ended") { refresh().catch(function () {}); }
     });
   }
 
@@ -215,7 +221,7 @@
       offset = Date.parse(r.server_time) - Date.now();
       if (cfg.view === "list") { renderList(); }
       return r;
-    }).catch(failed);
+    }).catch(function (err) { failed(err); throw err; });
   }
 
   // ---- /live/room ---------------------------------------------------------------------------
@@ -245,11 +251,15 @@
   function roomState(r) {
     stopTimers();
     var slot = r.slot;
-    document.querySelectorAll(".lw-room-title").forEach(function (el) { el.textContent = slot.title; });
+    document.querySelectorAll(".lw-room-title").forEach(function (el) {
+      el.textContent = slot.title;
+      el.hidden = slot.title === cfg.title;
+    });
     if (r.status === "upcoming") {
       badge("schedule", t.schedule);
       show("lw-waiting");
-      $("lw-wait-when").textContent = when(slot.starts_at, here);
+      showTime($("lw-wait-when"), $("lw-wait-zone"), $("lw-wait-you"), slot.starts_at,
+               slot.timezone);
       $("lw-wait-ics").href = slot.ics_url;
       $("lw-wait-google").href = slot.google_calendar_url;
       var openMinutes = Math.round((Date.parse(slot.starts_at) - Date.parse(slot.opens_at)) / 60000);
@@ -263,10 +273,14 @@
     }
     if (r.status === "ended") { return postScreens(); }
     show("lw-stage");
+    $("lw-stage-when").textContent = when(slot.starts_at, here) + " – " +
+      clockTime(slot.ends_at, here) + " (" + zoneText(slot.starts_at, here) + ")";
     stream(r);
     every(function () {
       var toStart = secondsTo(slot.starts_at), toEnd = secondsTo(slot.ends_at);
-      if (toEnd <= 0) { enterRoom(); return false; }  // the server says when it has ended
+      // The schedule says when it ends: the closing screens need no request (and no token,
+      // which may have run out during a long broadcast).
+      if (toEnd <= 0) { postScreens(); return false; }
       if (toStart > 0) {
         badge("open", t.roomOpen);
         $("lw-stage-note").textContent = fill(t.broadcastStartsIn, { time: duration(toStart) });
@@ -304,17 +318,20 @@
     var box = $("lw-frame");
     box.textContent = "";  // stop the stream
     show("lw-post-1");
-    refresh().then(function () { nextStep(); });
+    status("");
+    refresh().then(nextStep, nextStep);  // stale data still knows the next times
   }
 
   function nextStep() {
+    status("");
     var reg = data.registration;
     var next = null;
     (data.slots || []).forEach(function (slot) {
-      if (!next && slot.status !== "ended" && !slot.registered) { next = slot; }
+      if (!next && secondsTo(slot.ends_at) > 0 && !slot.registered) { next = slot; }
     });
+    if (reg && reg.slot && secondsTo(reg.slot.ends_at) <= 0) { reg = null; }
     var button = $("lw-next-register");
-    if (reg && reg.slot && reg.status !== "ended") {
+    if (reg && reg.slot) {
       $("lw-next-text").textContent = fill(t.registeredFor, { time: when(reg.slot.starts_at, here) });
       button.hidden = true;
     } else if (next) {

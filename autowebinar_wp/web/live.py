@@ -218,8 +218,10 @@ def _page(template: str, view: str) -> tuple[str, int] | Response:
     svc = services()
     config = current_app.config
     data = overview(svc, live.store.read(viewer.user_id).state)
+    title = live.schedule.title or _("Webinars")
     page = {
         "view": view,
+        "title": title,
         "token": token,
         "locale": config["LOCALE"],
         "api": {"slots": url_for("live.slots"), "register": url_for("live.register"),
@@ -230,7 +232,7 @@ def _page(template: str, view: str) -> tuple[str, int] | Response:
         "siteUrl": config["SITE_URL"],
         "i18n": ui_strings(),
     }
-    html = render_template(template, page=page, title=live.schedule.title or _("Webinars"),
+    html = render_template(template, page=page, title=title,
                            recording_url=live.schedule.recording_url,
                            site_url=config["SITE_URL"])
     response = Response(html, mimetype="text/html")

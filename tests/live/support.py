@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,3 +50,16 @@ def live_config(now: datetime, **overrides: Any) -> dict[str, Any]:
     """App configuration overrides for a live-enabled app."""
     return {"LIVE": live_table(now), "LIVE_LINK_SECRET": LINK_SECRET,
             "SITE_URL": "https://site.example", **overrides}
+
+
+class ShiftedClock:
+    """A server clock that runs in real time from a moment the test chooses (`set`)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def set(self, moment: datetime) -> None:
+        self.offset = moment - datetime.now(UTC)
