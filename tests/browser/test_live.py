@@ -356,3 +356,35 @@ def test_a_bad_tracking_link_is_a_plain_page(browser, live_en) -> None:
     assert page.inner_text("[data-testid=message]").startswith("This link is not valid.")
     assert page.get_attribute("[data-testid=message] a", "href") == "https://site.example"
     shoot(page, "live-link-invalid.png")
+
+
+# ---- the admin dashboard's panel ------------------------------------------------------------
+
+
+def test_admin_panel_counts_and_exports(browser, live_en) -> None:
+    s = live_en
+    a, b = s.backend.new_user(), s.backend.new_user()
+    s.register(a, "tomorrow")
+    s.register(b, "tomorrow")
+    s.register(b, "next-week")  # switched: counts for next-week now, and as a signal for both
+    admin = tokens.mint(SECRET, a, "admin", 600, now=s.clock().timestamp())
+    errors: list[str] = []
+    page = new_page(browser, errors, width=1200, height=900)
+    page.goto(f"{s.site.base}/admin?token={admin}")
+    page.wait_for_selector("[data-testid=live-table][aria-busy=false]")
+    tomorrow = page.locator("#aw-live-body tr[data-slot=tomorrow] td")
+    assert tomorrow.nth(1).inner_text() == "upcoming"
+    counts = [int(tomorrow.nth(i).inner_text()) for i in range(2, 8)]  # now, then signals
+    registered, _joined, sent = counts[0], counts[1], counts[2]
+    assert registered >= 1 and sent >= registered + 1  # b's first choice was still a signal
+    assert page.locator("#aw-live-body tr[data-slot=on-air] td").nth(1).inner_text() == "LIVE"
+    assert "Signals not about one time" in text(page, "[data-testid=live-note]")
+    page.locator("#aw-live").scroll_into_view_if_needed()
+    shoot(page.locator("#aw-live"), "live-admin.png")
+    with page.expect_download() as download:
+        page.click("[data-testid=live-export]")
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert rows[0] == "user_id,slot_id,slot_starts_at_utc,registered_at_utc,joined_at_utc"
+    assert any(r.startswith(f"{a},tomorrow,") for r in rows)
+    assert any(r.startswith(f"{b},next-week,") for r in rows)
+    assert errors == []
