@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
 
 import jwt
 import pytest
@@ -121,3 +127,52 @@ def test_any_valid_claims_round_trip(user: int, n: str, path: str) -> None:
     token = links.mint(SECRET, user, n, url=url, ttl_sec=5, now=NOW)
     assert links.verify(SECRET, token, now=NOW, click=True) == links.Link(
         user, n, url, None, int(NOW) + 5)
+
+
+# ---- the README's minting snippets for CRMs, run against the verifier ------------------------
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_block(language: str, first_line: str) -> str:
+    blocks = re.findall(rf"```{language}\n(.*?)```", README.read_text(), re.DOTALL)
+    (block,) = [b for b in blocks if b.startswith(first_line)]
+    return block
+
+
+def test_the_readme_python_snippet_mints_verifiable_links() -> None:
+    namespace: dict[str, object] = {}
+    exec(readme_block("python", "import time"), namespace)  # noqa: S102 - our own README
+    live_link = namespace["live_link"]
+    url = live_link("https://w.example", SECRET, 42, "reminder-24h", url=TARGET,  # type: ignore[operator]
+                    slot="2026-12-10T1900")
+    assert url.startswith("https://w.example/l/c/")
+    link = links.verify(SECRET, url.rsplit("/", 1)[1], now=time.time(), click=True)
+    assert (link.user_id, link.notification, link.url, link.slot_id) == (
+        42, "reminder-24h", TARGET, "2026-12-10T1900")
+    pixel = live_link("https://w.example", SECRET, 7, "digest")  # type: ignore[operator]
+    assert links.verify(SECRET, pixel.rsplit("/", 1)[1], now=time.time(), click=False).url is None
+
+
+def test_the_readme_php_snippet_mints_verifiable_links(tmp_path: Path) -> None:
+    php = shutil.which("php")
+    if php is None:
+        if os.environ.get("AUTOWEBINAR_REQUIRE_MYSQL"):
+            pytest.fail("php-cli is required (CI installs it)")
+        pytest.skip("php is not installed")
+    script = tmp_path / "mint.php"
+    script.write_text(readme_block("php", "<?php // mint a live tracking link") + (
+        "echo live_link( 'https://w.example', getenv( 'SECRET' ), 42, 'reminder-24h', "
+        "getenv( 'TARGET' ), '2026-12-10T1900' ), \"\\n\";\n"
+        "echo live_link( 'https://w.example', getenv( 'SECRET' ), 7, 'digest' ), \"\\n\";\n"))
+    result = subprocess.run([php, str(script)], capture_output=True, text=True, check=True,
+                            timeout=30, env={"SECRET": SECRET, "TARGET": TARGET,
+                                             "PATH": os.environ.get("PATH", "")})
+    click_url, pixel_url = result.stdout.split()
+    assert click_url.startswith("https://w.example/l/c/")
+    link = links.verify(SECRET, click_url.rsplit("/", 1)[1], now=time.time(), click=True)
+    assert (link.user_id, link.notification, link.url, link.slot_id) == (
+        42, "reminder-24h", TARGET, "2026-12-10T1900")
+    assert pixel_url.startswith("https://w.example/l/o/")
+    assert links.verify(SECRET, pixel_url.rsplit("/", 1)[1], now=time.time(),
+                        click=False).user_id == 7
