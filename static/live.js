@@ -301,7 +301,9 @@
         frame.title = r.slot.title;
         frame.allow = "autoplay; fullscreen; picture-in-picture; encrypted-media";
         frame.allowFullscreen = true;
-        frame.referrerPolicy = "no-referrer";
+        // The origin only (never the path, whose query holds the token): some players, such
+        // as YouTube's embeds, refuse to play for a request without any Referer.
+        frame.referrerPolicy = "strict-origin";
         box.appendChild(frame);
       }
       box.hidden = false;

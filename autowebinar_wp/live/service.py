@@ -11,7 +11,6 @@ room again, change nothing and cost one SELECT. Only a real change takes the use
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,8 +34,6 @@ from autowebinar_wp.store import UserMetaStore
 
 if TYPE_CHECKING:
     from autowebinar_wp.services import Services
-
-log = logging.getLogger(__name__)
 
 Decision = rules.Outcome | rules.JoinOutcome
 KIND = "live"  # the outbox's name for this module's state events (its reconciler's key)

@@ -184,6 +184,9 @@ def test_registered_for_the_slot_on_air_goes_to_the_room(browser, live_en) -> No
     s.register(uid, "on-air")
     errors: list[str] = []
     page = new_page(browser, errors, zone="Europe/Berlin")
+    referers: list[str | None] = []
+    page.on("request", lambda r: referers.append(r.headers.get("referer"))
+            if r.url.startswith(STREAM) else None)
     page.goto(s.url("/live", uid))
     page.wait_for_selector("[data-testid=go-to-room]", state="visible")
     assert text(page, "[data-testid=countdown]") == "LIVE"
@@ -195,6 +198,8 @@ def test_registered_for_the_slot_on_air_goes_to_the_room(browser, live_en) -> No
     frame = page.wait_for_selector("[data-testid=stream-frame] iframe")
     assert frame.get_attribute("src") == STREAM
     assert "test stand-in" in frame.content_frame().inner_text("body")
+    # the stream gets our origin as Referer (players need one), never the tokened URL
+    assert referers == [f"{s.site.base}/"]
     wait_until(lambda: s.backend.meta(uid, LIVE).get(K["joined_at"]), what="joined_at stored")
     assert errors == []
 
@@ -376,7 +381,9 @@ def test_admin_panel_counts_and_exports(browser, live_en) -> None:
     assert tomorrow.nth(1).inner_text() == "upcoming"
     counts = [int(tomorrow.nth(i).inner_text()) for i in range(2, 8)]  # now, then signals
     registered, _joined, sent = counts[0], counts[1], counts[2]
-    assert registered >= 1 and sent >= registered + 1  # b's first choice was still a signal
+    # this app's ledger saw a's and b's choice of "tomorrow" (b's switch does not undo a
+    # signal); usermeta is shared by the suite, so "registered" counts others too
+    assert sent == 2 and registered >= 1
     assert page.locator("#aw-live-body tr[data-slot=on-air] td").nth(1).inner_text() == "LIVE"
     assert "Signals not about one time" in text(page, "[data-testid=live-note]")
     page.locator("#aw-live").scroll_into_view_if_needed()
