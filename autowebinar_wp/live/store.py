@@ -24,6 +24,7 @@ from autowebinar_wp.live.state import CLEARABLE_KEYS, META_KEYS, META_PREFIX, Li
 from autowebinar_wp.store import Namespace, UserMetaStore, load_raw_many
 
 BATCH = 500
+LATEST = "9999-12-31 23:59:59"
 
 
 def _decode(raw: Mapping[str, str | None], user_id: int | None) -> LiveState:
@@ -48,7 +49,9 @@ def users_registered_since(conn: Connection, table: Table, since: datetime,
             select(table.c.user_id)
             .where(or_(table.c.meta_key == META_KEYS["registered_at"],
                        table.c.meta_key == META_KEYS["joined_at"]),
-                   table.c.meta_value >= stamp, table.c.user_id > last)
+                   # a datetime string sorts between these; hand-written garbage ("soon")
+                   # sorts above any of them
+                   table.c.meta_value.between(stamp, LATEST), table.c.user_id > last)
             .group_by(table.c.user_id)
             .order_by(table.c.user_id)
             .limit(batch)

@@ -178,3 +178,14 @@ def test_the_live_store_reads_no_autowebinar_row(backend) -> None:
         n = conn.execute(text("SELECT COUNT(*) FROM wp_usermeta WHERE user_id = :u"),
                          {"u": uid}).scalar()
     assert n and n > 1  # the user has WordPress and AutoWebinar rows; none was loaded
+
+
+def test_replay_skips_users_whose_dates_are_garbage(backend) -> None:
+    uid = backend.new_user()
+    backend.insert_raw(uid, K["slot_id"], "a")
+    backend.insert_raw(uid, K["registered_at"], "yesterday")  # sorts after any real date
+    store = live_store(backend.engine, "wp_", ())
+    with backend.engine.connect() as conn:
+        found = [n for n, _batch in replay_payloads(conn, store.table,
+                                                    datetime(2999, 1, 1, tzinfo=UTC), ())]
+    assert sum(found) == 0
