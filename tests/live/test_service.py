@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from autowebinar_wp import create_app
 from autowebinar_wp.live import links, service
 from autowebinar_wp.live.events import Joined, LinkClicked, NotificationOpened, Registered
-from autowebinar_wp.live.ledger import SignalLedger
 from autowebinar_wp.live.state import META_KEYS
 from tests.live.support import LINK_SECRET, live_config
-from tests.support import T0, attach
+from tests.support import T0
 from tests.webhook_receiver import consuming, running_receiver
 
 REGISTER, JOIN = "/api/v1/live/register", "/api/v1/live/join"
@@ -109,36 +107,3 @@ def test_a_registration_whose_process_died_after_commit_is_recovered(make_harnes
         ((name, _p, event_id),) = receiver.events()
         assert name == "live_registered"
         assert event_id == Registered("soon", T0, T0).event_id(uid)
-
-
-def test_signals_are_counted_once_per_event_id_across_processes(make_harness) -> None:
-    """Two apps on one instance store (two gunicorn workers): one pixel event, not two."""
-    first = make_harness(**live_config(T0))
-    config = dict(first.app.config)
-    second = attach(create_app({k: config[k] for k in ("DATABASE_URL", "EMBED_SECRET",
-                                                       "LIVE", "LIVE_LINK_SECRET", "LOCALE")},
-                               instance_path=first.app.instance_path), first.backend)
-    try:
-        uid = first.backend.new_user()
-        token = links.mint(LINK_SECRET, uid, "digest", now=T0.timestamp())
-        assert first.client.get(f"/l/o/{token}").status_code == 200
-        assert second.client.get(f"/l/o/{token}").status_code == 200
-        assert [n for _u, n, _p in first.events + second.events] == [
-            "live_notification_opened"]
-        ledger: SignalLedger = second.services.live.ledger
-        assert ledger.counts()[None]["live_notification_opened"] == 1
-    finally:
-        second.detach()
-        second.services.engine.dispose()
-
-
-def test_the_ledger_keeps_out_of_the_outboxs_way(make_harness) -> None:
-    h = make_harness(**live_config(T0))
-    uid = h.backend.new_user()
-    h.post(REGISTER, uid, json={"slot_id": "soon"})
-    h.client.get(f"/l/o/{links.mint(LINK_SECRET, uid, 'n1', now=T0.timestamp())}")
-    storage = h.services.outbox.huey.storage
-    assert not [k for k in storage.result_items() if str(k).startswith("lw:")]
-    counts = h.services.live.ledger.counts()
-    assert counts["soon"]["live_registered"] == 1
-    assert counts[None]["live_notification_opened"] == 1
