@@ -35,9 +35,10 @@ Status = Literal["upcoming", "open", "live", "ended"]
 SLOT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 RECURRING_ID_FORMAT = "%Y-%m-%dT%H%M"
 _RECURRING_ID_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{4}$")
-# A recurring rule without `from` is anchored here (a Monday). Only rules whose days do not
+# A recurring rule without `from` is anchored here (a Monday; rules walk from it, so a recent
+# date keeps lookups short: no slot before it is ever needed). Only rules whose days do not
 # depend on the anchor may omit `from` (see _needs_from), so the choice changes nothing.
-DEFAULT_ANCHOR = date(2000, 1, 3)
+DEFAULT_ANCHOR = date(2024, 1, 1)
 # Overlapping ids of two sources are looked for this far ahead of start-up.
 OVERLAP_HORIZON = timedelta(days=400)
 MAX_DURATION_MIN = 24 * 60
