@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Config
-from sqlalchemy import Connection, Engine, Table, func, inspect, select, text
+from sqlalchemy import Connection, Engine, Table, distinct, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from autowebinar_wp.config import load_config, normalise_and_validate
 from autowebinar_wp.db import embedded_url, make_engine
 from autowebinar_wp.errors import ConfigError
-from autowebinar_wp.state import META_PREFIX, WRITABLE_KEYS
-from autowebinar_wp.store import usermeta_table
+from autowebinar_wp.live.settings import SCHEDULE, schedule_of
+from autowebinar_wp.live.store import LIVE
+from autowebinar_wp.store import AUTOWEBINAR, usermeta_table
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 WP_COLUMNS = {"umeta_id", "user_id", "meta_key", "meta_value"}
@@ -44,6 +46,7 @@ def run_check(config_file: str | None = None, instance_path: str | None = None) 
         load_config(config, config_file)
         normalise_and_validate(config, instance)
         findings.append(Finding(OK, "configuration is valid"))
+        findings.extend(check_live(config, datetime.now(UTC)))
     except ConfigError as exc:
         for problem in exc.problems:
             findings.append(Finding(FAIL, "configuration", problem))
@@ -156,32 +159,56 @@ def _check_privileges(conn: Connection, name: str) -> list[Finding]:
 
 
 def _count_rows(conn: Connection, t: Table) -> list[Finding]:
-    ours = t.c.meta_key.like(META_PREFIX.replace("_", "!_") + "%", escape="!")
-    rows = conn.execute(select(func.count()).where(ours)).scalar()
-    sessions = conn.execute(
-        select(func.count()).where(t.c.meta_key == META_PREFIX + "session_id")
-    ).scalar()
-    dup_groups = (
-        select(t.c.user_id, t.c.meta_key)
-        .where(t.c.meta_key.in_(sorted(WRITABLE_KEYS)))
-        .group_by(t.c.user_id, t.c.meta_key)
-        .having(func.count() > 1)
-        .subquery()
-    )
-    dups = conn.execute(select(func.count()).select_from(dup_groups)).scalar()
-    unknown = conn.execute(
-        select(func.count()).where(ours, t.c.meta_key.not_in(sorted(WRITABLE_KEYS)))
-    ).scalar()
-    findings = [Finding(OK, "autowebinar rows", f"{rows} rows, {sessions} users with a session")]
-    if dups:
-        findings.append(
-            Finding(WARN, "duplicate autowebinar rows",
-                    f"{dups} (user, key) pairs have more than one row; every write keeps the "
-                    "copies equal, as WordPress's update_user_meta() does")
+    """Row counts, duplicates and unknown keys in each of our two namespaces."""
+    findings = []
+    for namespace, what, first_key in ((AUTOWEBINAR, "users with a session", "session_id"),
+                                       (LIVE, "users registered for a live slot", "slot_id")):
+        prefix, keys = namespace.prefix, sorted(namespace.keys)
+        name = prefix.rstrip("_")
+        ours = t.c.meta_key.like(prefix.replace("_", "!_") + "%", escape="!")
+        rows = conn.execute(select(func.count()).where(ours)).scalar()
+        users = conn.execute(select(func.count(distinct(t.c.user_id))).where(
+            t.c.meta_key == prefix + first_key, t.c.meta_value != "")).scalar()
+        dup_groups = (
+            select(t.c.user_id, t.c.meta_key)
+            .where(t.c.meta_key.in_(keys))
+            .group_by(t.c.user_id, t.c.meta_key)
+            .having(func.count() > 1)
+            .subquery()
         )
-    if unknown:
-        findings.append(
-            Finding(WARN, "unknown autowebinar_* keys",
-                    f"{unknown} rows use autowebinar_* keys this version does not know")
-        )
+        dups = conn.execute(select(func.count()).select_from(dup_groups)).scalar()
+        unknown = conn.execute(select(func.count()).where(ours, t.c.meta_key.not_in(keys))).scalar()
+        findings.append(Finding(OK, f"{name} rows", f"{rows} rows, {users} {what}"))
+        if dups:
+            findings.append(
+                Finding(WARN, f"duplicate {name} rows",
+                        f"{dups} (user, key) pairs have more than one row; every write keeps "
+                        "the copies equal, as WordPress's update_user_meta() does")
+            )
+        if unknown:
+            findings.append(
+                Finding(WARN, f"unknown {prefix}* keys",
+                        f"{unknown} rows use {prefix}* keys this version does not know")
+            )
+    return findings
+
+
+def check_live(config: Config, now: datetime) -> list[Finding]:
+    """The live schedule as configured: on or off, how many slots, the next one."""
+    if SCHEDULE not in config:
+        return []  # the configuration did not load; its problems are listed already
+    schedule = schedule_of(config)
+    if not config.get("LIVE_ENABLED"):
+        detail = ("off (LIVE_ENABLED)" if schedule.has_slots
+                  else "off: no [live] slots or schedules configured")
+        return [Finding(OK, "live webinars", detail)]
+    upcoming = schedule.upcoming(now, 1)
+    detail = (f"{len(schedule.one_off)} one-off slot(s), {len(schedule.recurring)} recurring "
+              f"rule(s) in {schedule.timezone}; next: "
+              + (f"{upcoming[0].id} at {upcoming[0].starts_at:%Y-%m-%d %H:%M} UTC" if upcoming
+                 else "none"))
+    findings = [Finding(OK if upcoming else WARN, "live webinars", detail)]
+    if not config.get("LIVE_LINK_SECRET"):
+        findings.append(Finding(WARN, "live tracking links",
+                                "LIVE_LINK_SECRET is not set: /l/o and /l/c refuse every link"))
     return findings

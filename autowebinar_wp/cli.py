@@ -179,6 +179,39 @@ def token(config_file: str | None, user_id: int, admin: bool, ttl: int | None) -
                            "admin" if admin else "viewer", lifetime))
 
 
+@main.command("live-link")
+@config_option
+@click.option("--user-id", required=True, type=click.IntRange(min=1),
+              help="WordPress user id the email goes to (the link's sub).")
+@click.option("--notification", required=True,
+              help="Your id for this email or notification, e.g. reminder-24h (the link's n).")
+@click.option("--url", "target", default=None,
+              help="A click link to this http(s) target; without it, an open pixel.")
+@click.option("--slot", "slot_id", default=None, help="The slot the email is about (optional).")
+@click.option("--ttl-days", default=30, show_default=True, type=click.IntRange(1, 3650),
+              help="How long the link works.")
+@click.option("--base-url", default="", help="The sidecar's public URL, e.g. "
+              "https://webinars.example.com (default: print the path only).")
+def live_link(config_file: str | None, user_id: int, notification: str, target: str | None,
+              slot_id: str | None, ttl_days: int, base_url: str) -> None:
+    """Mint a tracking link (HS256, LIVE_LINK_SECRET) for a CRM email: /l/c/... or /l/o/...."""
+    from autowebinar_wp.live import links
+
+    app = load_app(config_file)
+    live = services(app).live
+    if not live.link_secret:
+        _fail("LIVE_LINK_SECRET is not set: tracking links cannot be signed")
+    if slot_id is not None and live.schedule.find(slot_id) is None:
+        _fail(f"no slot with the id {slot_id!r} on the schedule")
+    try:
+        token = links.mint(str(live.link_secret), user_id, notification, url=target,
+                           slot_id=slot_id, ttl_sec=ttl_days * 86400)
+    except ValueError as exc:
+        _fail(str(exc))
+    kind = "c" if target else "o"
+    click.echo(f"{base_url.rstrip('/')}/l/{kind}/{token}")
+
+
 def run_consumer(config_file: str | None, workers: int = 2) -> None:
     """Sweep what a crash left behind, then consume deliveries until stopped."""
     import logging
@@ -228,11 +261,14 @@ def parse_since(value: str) -> Any:
 @click.option("--since", "since", required=True, help="Users seen since (ISO 8601, UTC).")
 @click.option("--dry-run", is_flag=True, help="Count what would be sent; send nothing.")
 def replay_events(config_file: str | None, since: str, dry_run: bool) -> None:
-    """Re-emit the once-per-session events derivable from usermeta, with their original ids."""
+    """Re-emit the events derivable from usermeta (AutoWebinar's and the live module's),
+    with their original ids."""
+    import itertools
     from collections import Counter
 
     from tqdm import tqdm
 
+    from autowebinar_wp.live.store import replay_payloads as live_replay
     from autowebinar_wp.replay import replay_payloads
 
     moment = parse_since(since)
@@ -247,9 +283,11 @@ def replay_events(config_file: str | None, since: str, dry_run: bool) -> None:
     progress = tqdm(unit=" users", disable=not sys.stderr.isatty(), file=sys.stderr)
     try:
         with svc.engine.connect() as conn:
-            for batch_users, payloads in replay_payloads(
-                conn, store.table, moment, svc.session, store.ref_keys
-            ):
+            # AutoWebinar's events, then the live module's (each from its own keys only)
+            batches = itertools.chain(
+                replay_payloads(conn, store.table, moment, svc.session, store.ref_keys),
+                live_replay(conn, svc.live.store.table, moment, store.ref_keys))
+            for batch_users, payloads in batches:
                 users += batch_users
                 counts.update(p["event"] for p in payloads)
                 if not dry_run:

@@ -7,10 +7,12 @@ problem at once, so a broken deployment fails at start-up with one clear message
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import secrets
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +46,16 @@ DEFAULTS: dict[str, Any] = {
     "FRAME_ANCESTORS": "'self'",
     "SITE_URL": "",
     "LIVE_WEBINARS_URL": "",
+    # Live webinars (DESIGN §7, autowebinar_wp/live/settings.py): the TOML [live] table, and
+    # None = on when slots are configured.
+    "LIVE": {},
+    "LIVE_ENABLED": None,
+    "LIVE_SLOTS_SHOWN": 6,
+    "LIVE_LINK_SECRET": None,
+    "LIVE_SLOTS_RATE_LIMIT": "60 per minute",
+    "LIVE_REGISTER_RATE_LIMIT": "10 per minute",
+    "LIVE_JOIN_RATE_LIMIT": "30 per minute",
+    "LIVE_LINK_RATE_LIMIT": "30 per minute",  # events from one user's tracking links
     "REF_META_KEYS": ["invited_by", "wh_ref", "ref"],
     "LOCALE": "ru",
     # Tokens.
@@ -83,16 +95,25 @@ MAX_TOKEN_AGE_SEC = 24 * 3600
 
 def load_config(config: Config, config_file: str | None = None) -> None:
     """Fill `config` in Flask order: defaults, then a TOML file, then the environment."""
-    config.from_mapping(DEFAULTS)
+    config.from_mapping(copy.deepcopy(DEFAULTS))  # LIVE is a dict the env may fill in
     path = config_file or _env_config_file()
     if path:
         try:
-            config.from_file(path, load=tomllib.load, text=False)
+            config.from_file(path, load=_load_toml, text=False)
         except FileNotFoundError as exc:
             raise ConfigError([f"config file not found: {path}"]) from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"config file {path} is not valid TOML: {exc}"]) from exc
     config.from_prefixed_env(ENV_PREFIX)
+
+
+def _load_toml(handle: Any) -> dict[str, Any]:
+    """tomllib.load, with the `[live]` table lifted to the key LIVE (Flask keeps only
+    upper-case keys, and the design's file spells the table in lower case)."""
+    data = tomllib.load(handle)
+    if "live" in data and "LIVE" not in data:
+        data["LIVE"] = data.pop("live")
+    return data
 
 
 def _env_config_file() -> str | None:
@@ -193,7 +214,7 @@ def normalise_and_validate(config: Config, instance_path: str) -> None:
 
     config["REF_META_KEYS"] = _as_list(config.get("REF_META_KEYS"))
     for key in config["REF_META_KEYS"]:
-        if not _META_KEY_RE.match(key) or key.startswith("autowebinar_"):
+        if not _META_KEY_RE.match(key) or key.startswith(("autowebinar_", "livewebinar_")):
             problems.append(f"REF_META_KEYS holds an invalid meta key: {key!r}")
 
     config["WEBHOOK_URLS"] = _as_list(config.get("WEBHOOK_URLS"))
@@ -251,6 +272,9 @@ def normalise_and_validate(config: Config, instance_path: str) -> None:
             problems.append(f"{key} is not a rate limit ({exc}); e.g. '30 per minute'")
 
     _validate_secrets(config, instance_path, problems)
+    from autowebinar_wp.live.settings import normalise_live
+
+    normalise_live(config, problems)
     if problems:
         raise ConfigError(problems)
 
@@ -282,18 +306,25 @@ def _demo_secrets(instance_path: str) -> dict[str, str]:
     import base64
 
     path = Path(instance_path) / "demo-secrets.json"
+    stored: dict[str, str] = {}
     if path.exists():
         try:
-            stored = json.loads(path.read_text())
-            if isinstance(stored, dict) and all(isinstance(v, str) for v in stored.values()):
-                return stored
+            loaded = json.loads(path.read_text())
+            if isinstance(loaded, dict) and all(isinstance(v, str) for v in loaded.values()):
+                stored = loaded
         except ValueError:
             pass
-    values = {
-        "EMBED_SECRET": secrets.token_urlsafe(48),
-        "WEBHOOK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
-        "CORE_WEBHOOK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+    fresh: dict[str, Callable[[], str]] = {
+        "EMBED_SECRET": lambda: secrets.token_urlsafe(48),
+        "WEBHOOK_SECRET": lambda: "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "CORE_WEBHOOK_SECRET": lambda: (
+            "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()),
+        "LIVE_LINK_SECRET": lambda: secrets.token_urlsafe(48),
     }
+    if set(fresh) <= set(stored):
+        return stored
+    # A file from an older version lacks a newer secret: add it, keep the others.
+    values = {key: stored.get(key) or make() for key, make in fresh.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(values))
     path.chmod(0o600)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError
 
 from autowebinar_wp.errors import ConfigError
+from autowebinar_wp.state import State
 from autowebinar_wp.store import UserMetaStore, usermeta_table
 
 EMBEDDED_DB_NAME = "autowebinar.sqlite3"
@@ -141,7 +142,8 @@ def create_embedded_schema(engine: Engine, prefix: str) -> None:
     usermeta_table(prefix).metadata.create_all(engine, checkfirst=True)
 
 
-def open_store(config: Mapping[str, Any], instance_path: str) -> tuple[Engine, UserMetaStore, bool]:
+def open_store(config: Mapping[str, Any],
+               instance_path: str) -> tuple[Engine, UserMetaStore[State], bool]:
     """The engine and the usermeta store; the embedded SQLite file when no DATABASE_URL is set."""
     embedded = not config.get("DATABASE_URL")
     if embedded:

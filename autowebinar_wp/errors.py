@@ -133,3 +133,44 @@ class CoreEventsDisabled(AutowebinarError):
     status = 503
     code = "core_events_not_configured"
     message = "CORE_WEBHOOK_SECRET is not configured on the sidecar."
+
+
+# ---- Live webinars (DESIGN §7) ---------------------------------------------------------------
+
+
+class LiveDisabled(NotFound):
+    code = "live_disabled"
+    message = "Live webinars are not enabled on this site."
+
+
+class UnknownSlot(NotFound):
+    code = "unknown_slot"
+    message = "There is no webinar slot with this id."
+
+
+class SlotEnded(Conflict):
+    code = "slot_ended"
+    message = "This webinar slot has already ended; choose another time."
+
+
+class NotRegistered(Conflict):
+    code = "not_registered"
+    message = "Register for a webinar slot first."
+
+
+class SlotUnavailable(Conflict):
+    code = "slot_unavailable"
+    message = "The slot you registered for is no longer on the schedule; choose another time."
+
+
+class LinkInvalid(BadRequest):
+    """A tracking link that is malformed, forged or tampered with."""
+
+    code = "invalid_link"
+    message = "This link is not valid."
+
+
+class LinkExpired(AutowebinarError):
+    status = 410
+    code = "link_expired"
+    message = "This link has expired."

@@ -290,14 +290,15 @@ class Outbox:
         return len(self._keys(DELIVERY))
 
 
-def make_huey(queue_url: str | None, instance_path: str) -> Huey:
+def make_huey(queue_url: str | None, instance_path: str, name: str = "autowebinar") -> Huey:
+    """The queue (or, with another `name`, a separate key-value space in the same place)."""
     if queue_url and queue_url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("autowebinar", url=queue_url, results=False, utc=True)
+        return RedisHuey(name, url=queue_url, results=False, utc=True)
     import os
 
     os.makedirs(instance_path, exist_ok=True)
     filename = os.path.join(instance_path, "queue.sqlite3")
-    return SqliteHuey("autowebinar", filename=filename, results=False, utc=True)
+    return SqliteHuey(name, filename=filename, results=False, utc=True)
 
 
 def from_config(config: Mapping[str, Any], instance_path: str, clock: Clock) -> Outbox:

@@ -19,9 +19,11 @@ from limits.errors import ConfigurationError as LimitsConfigurationError
 from sqlalchemy import Engine
 
 from autowebinar_wp.errors import ConfigError
+from autowebinar_wp.live.service import Live
 from autowebinar_wp.outbox import Outbox
 from autowebinar_wp.ratelimit import PerKeyLimiter
 from autowebinar_wp.session import SessionConfig
+from autowebinar_wp.state import State
 from autowebinar_wp.store import UserMetaStore
 from autowebinar_wp.tokens import Policy
 
@@ -44,11 +46,12 @@ class Services:
 
     session: SessionConfig
     engine: Engine
-    store: UserMetaStore
+    store: UserMetaStore[State]
     embedded: bool  # the private SQLite file of the demo, not a WordPress database
     outbox: Outbox
     limiter: PerKeyLimiter
     tokens: Policy
+    live: Live  # the live webinars module (DESIGN §7), built even when LIVE_ENABLED is off
     clock: Clock = system_clock
     new_id: Callable[[], str] = new_uuid
 
@@ -69,6 +72,7 @@ def build(app: Flask) -> Services:
     """Create the services in dependency order and register them on the app."""
     from autowebinar_wp import db, outbox, ratelimit
     from autowebinar_wp.events import event_id
+    from autowebinar_wp.live import service as live_service
     from autowebinar_wp.replay import derive
 
     config = app.config
@@ -99,8 +103,9 @@ def build(app: Flask) -> Services:
     policy = Policy(leeway_sec=config["TOKEN_LEEWAY_SEC"],
                     max_viewing_sec=config["MAX_VIEWING_SEC"],
                     admin_ttl_sec=config["ADMIN_TOKEN_TTL_SEC"])
+    live = live_service.build(config, engine, box, app.instance_path)
     services = Services(session=session, engine=engine, store=store, embedded=embedded,
-                        outbox=box, limiter=limiter, tokens=policy)
+                        outbox=box, limiter=limiter, tokens=policy, live=live)
     holder.append(services)
     app.extensions[EXTENSION] = services
     return services

@@ -1,19 +1,27 @@
 """The usermeta store: WordPress's `{prefix}usermeta` table through SQLAlchemy Core.
 
-Rules this module enforces (DESIGN §3, WORDPRESS_FACTS.md):
+Rules this module enforces (DESIGN §3 and §7, WORDPRESS_FACTS.md):
 * The table is declared, never reflected, and never created on MySQL/MariaDB.
-* One SELECT loads a user's whole autowebinar_* state plus the read-only referral keys.
+* Two namespaces exist: `autowebinar_*` (AutoWebinar, state.py) and `livewebinar_*` (the
+  live module, live/state.py). A `Namespace` names one of them: its keys and codec, and the
+  tag of its per-user lock. A store is bound to one namespace and can read and write only
+  that one (plus read the referral keys), so neither module can touch the other's keys, and
+  no namespace outside the two can even be declared.
+* One SELECT loads a user's whole state in the store's namespace plus the referral keys.
 * A save writes only the keys that changed: at most one UPDATE (all changed keys, CASE on
   meta_key) and one multi-row INSERT (keys the user does not have yet).
 * `UPDATE ... WHERE user_id = ? AND meta_key = ?` touches every copy of a key, so rows that
   WordPress duplicated (it has no unique key, see `update_metadata()` in wp-includes/meta.php)
   stay equal, exactly as WordPress's own `update_user_meta()` keeps them.
-* Nothing outside `WRITABLE_KEYS` can be written, and this module has no DELETE at all.
+* Nothing outside the store's namespace can be written, and this module has no DELETE at
+  all (a key a namespace may have to empty is written as '', which WordPress reads exactly
+  like a missing row).
 
 Two write paths (BENCHMARKS.md measures both):
 * **Locked** (`UserMetaStore.transaction`): a per-user named lock, then a transaction: read,
   save, COMMIT. Needed wherever rows may be INSERTed, because there is no unique key.
-* **Optimistic** (`plan` + `apply_plan`, MySQL/MariaDB only): a heartbeat or a leave of a
+* **Optimistic** (`plan` + `apply_plan`, MySQL/MariaDB, AutoWebinar's keys only): a
+  heartbeat or a leave of a
   user whose rows exist. The read and the writes each run in autocommit, with no lock, and the
   SQL itself keeps the invariants: the position and the last-seen time only move forward
   (the larger of the stored and the new value wins, per row, so every copy of a key stays
@@ -35,11 +43,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from functools import cached_property, lru_cache
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -69,7 +77,7 @@ from sqlalchemy.sql.expression import BindParameter, Insert, Select
 
 from autowebinar_wp.codec import decode_state, encode_state
 from autowebinar_wp.errors import ForbiddenKeyError, ServiceUnavailable
-from autowebinar_wp.state import META_KEYS, META_PREFIX, WRITABLE_KEYS, State
+from autowebinar_wp.state import META_KEYS, META_PREFIX, State
 
 log = logging.getLogger(__name__)
 
@@ -128,19 +136,65 @@ def usermeta_table(prefix: str) -> Table:
     return table
 
 
-def guard_keys(keys: Iterable[str]) -> None:
-    """The write boundary: only our seven keys, ever."""
+# The only usermeta namespaces this service may ever write (DESIGN §3 and §7).
+NAMESPACE_PREFIXES = ("autowebinar_", "livewebinar_")
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True, eq=False)
+class Namespace(Generic[S]):
+    """One module's keys in usermeta: what a store bound to it may read and write."""
+
+    prefix: str
+    keys: tuple[str, ...]  # every writable key, in the spec's order
+    decode: Callable[[Mapping[str, str | None], int | None], S]
+    encode: Callable[[S], dict[str, str]]
+    lock_tag: str  # GET_LOCK names start with it: the two modules never wait for each other
+    # Keys a save writes as '' when the new state no longer has them (the store never DELETEs).
+    clearable: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.prefix not in NAMESPACE_PREFIXES:
+            raise ForbiddenKeyError(f"{self.prefix!r} is not one of {NAMESPACE_PREFIXES}")
+        if not self.keys or not all(k.startswith(self.prefix) for k in self.keys):
+            raise ForbiddenKeyError(f"every key of the {self.prefix}* namespace must start "
+                                    "with its prefix")
+        if not self.clearable <= set(self.keys):
+            raise ForbiddenKeyError("a clearable key must be one of the namespace's keys")
+
+    @cached_property
+    def writable(self) -> frozenset[str]:
+        return frozenset(self.keys)
+
+
+def _decode_state(raw: Mapping[str, str | None], user_id: int | None) -> State:
+    return decode_state(raw, user_id)
+
+
+AUTOWEBINAR: Namespace[State] = Namespace(
+    META_PREFIX, tuple(META_KEYS.values()), _decode_state, encode_state, "autowebinar")
+# AUTOWEBINAR is the default namespace of the functions below (the hot path and the tests
+# call them without one); mypy cannot accept a concrete default for a parameter typed with a
+# type variable, hence the `type: ignore[assignment]` on those signatures.
+
+
+def guard_keys(keys: Iterable[str], namespace: Namespace[Any] = AUTOWEBINAR) -> None:
+    """The write boundary: only the namespace's own keys, ever."""
+    writable = namespace.writable
     for key in keys:
-        if key not in WRITABLE_KEYS or not key.startswith(META_PREFIX):
-            raise ForbiddenKeyError(f"refusing to write meta_key {key!r}: not an AutoWebinar key")
+        if (key not in writable or not key.startswith(namespace.prefix)
+                or not key.startswith(NAMESPACE_PREFIXES)):
+            raise ForbiddenKeyError(
+                f"refusing to write meta_key {key!r}: not a {namespace.prefix}* key")
 
 
 @dataclass
-class Loaded:
+class Loaded(Generic[S]):
     """One user's rows as read: the state plus what the next save needs to know."""
 
     user_id: int
-    state: State
+    state: S
     raw: dict[str, str | None] = field(default_factory=dict)  # oldest copy, as WordPress reads
     copies: dict[str, int] = field(default_factory=dict)  # rows per key (duplicates > 1)
     unequal: set[str] = field(default_factory=set)  # keys whose copies disagree
@@ -271,16 +325,18 @@ def _execute(conn: Connection, statement: _Statement,
     return conn.exec_driver_sql(rendered.sql, {**rendered.fixed, **params})
 
 
-def load(conn: Connection, table: Table, user_id: int, ref_keys: Sequence[str] = ()) -> Loaded:
-    """One SELECT for the user's autowebinar_* rows and the referral keys."""
-    keys = tuple(META_KEYS.values()) + tuple(k for k in ref_keys if k not in WRITABLE_KEYS)
+def load(conn: Connection, table: Table, user_id: int, ref_keys: Sequence[str] = (),
+         namespace: Namespace[S] = AUTOWEBINAR) -> Loaded[S]:  # type: ignore[assignment]
+    """One SELECT for the user's rows in the namespace and the referral keys."""
+    writable = namespace.writable
+    keys = namespace.keys + tuple(k for k in ref_keys if k not in writable)
     rows: list[Any] = list(_execute(conn, _load_statement(table, keys), {"user_id": user_id}))
     raw: dict[str, str | None] = {}
     copies: dict[str, int] = {}
     unequal: set[str] = set()
     ref: dict[str, str] = {}
     for key, value in rows:
-        if key in WRITABLE_KEYS:
+        if key in writable:
             if key in raw:
                 if raw[key] != value:
                     unequal.add(key)
@@ -295,7 +351,7 @@ def load(conn: Connection, table: Table, user_id: int, ref_keys: Sequence[str] =
             "duplicate usermeta rows with different values; the next save makes them equal",
             extra={"user_id": user_id, "meta_keys": sorted(unequal)},
         )
-    return Loaded(user_id, decode_state(raw, user_id), raw, copies, unequal, ref)
+    return Loaded(user_id, namespace.decode(raw, user_id), raw, copies, unequal, ref)
 
 
 def load_raw_many(conn: Connection, table: Table, user_ids: Sequence[int],
@@ -318,9 +374,13 @@ def load_raw_many(conn: Connection, table: Table, user_ids: Sequence[int],
     return raw
 
 
-def changes(loaded: Loaded, new: State) -> dict[str, str]:
+def changes(loaded: Loaded[S], new: S, namespace: Namespace[S] = AUTOWEBINAR,  # type: ignore[assignment]
+            ) -> dict[str, str]:
     """The keys a save must write: changed values, plus duplicates that disagree."""
-    wanted = encode_state(new)
+    wanted = namespace.encode(new)
+    for key in namespace.clearable:
+        if key not in wanted and key in loaded.copies:
+            wanted[key] = ""
     return {
         key: value
         for key, value in wanted.items()
@@ -328,10 +388,11 @@ def changes(loaded: Loaded, new: State) -> dict[str, str]:
     }
 
 
-def save(conn: Connection, table: Table, loaded: Loaded, new: State) -> int:
+def save(conn: Connection, table: Table, loaded: Loaded[S], new: S,
+         namespace: Namespace[S] = AUTOWEBINAR) -> int:  # type: ignore[assignment]
     """Write what changed; returns the number of statements issued (0, 1 or 2)."""
-    diff = changes(loaded, new)
-    guard_keys(diff)
+    diff = changes(loaded, new, namespace)
+    guard_keys(diff, namespace)
     if not diff:
         return 0
     statements = 0
@@ -363,7 +424,7 @@ class Plan:
     guarded: dict[str, tuple[str | None, str]]
 
 
-def plan(loaded: Loaded, new: State) -> Plan | None:
+def plan(loaded: Loaded[State], new: State) -> Plan | None:
     """The optimistic save of `new`, or None when it needs the locked path: a key to INSERT,
     copies to make equal, or a key that is neither forward-only nor guarded."""
     diff = changes(loaded, new)
@@ -376,7 +437,7 @@ def plan(loaded: Loaded, new: State) -> Plan | None:
                 {k: (loaded.raw.get(k), diff[k]) for k in GUARDED_KEYS if k in diff})
 
 
-def apply_plan(conn: Connection, table: Table, loaded: Loaded, change: Plan) -> bool:
+def apply_plan(conn: Connection, table: Table, loaded: Loaded[Any], change: Plan) -> bool:
     """Run an optimistic save in autocommit; False if the compare-and-set found every guarded
     value changed by another request (nothing has been written then: start over).
 
@@ -402,20 +463,24 @@ def apply_plan(conn: Connection, table: Table, loaded: Loaded, change: Plan) -> 
     return True
 
 
-class UserMetaStore:
-    """Per-user serialised transactions over one engine and one usermeta table."""
+class UserMetaStore(Generic[S]):
+    """Per-user serialised transactions in one namespace of one usermeta table."""
 
-    def __init__(self, engine: Engine, prefix: str, ref_keys: Sequence[str] = ()) -> None:
+    def __init__(self, engine: Engine, prefix: str, ref_keys: Sequence[str] = (),
+                 namespace: Namespace[S] = AUTOWEBINAR) -> None:  # type: ignore[assignment]
         self.engine = engine
         self.table = usermeta_table(prefix)
         self.ref_keys = tuple(ref_keys)
+        self.namespace = namespace
         self.is_mysql = engine.dialect.name in ("mysql", "mariadb")
         # The optimistic path's SQL (REGEXP, row locks re-read) is MySQL/MariaDB's; the
         # embedded SQLite file serialises every write with BEGIN IMMEDIATE instead.
         self.optimistic = self.is_mysql
-        # GET_LOCK names are server-wide (max 64 chars): scope them to database + table.
+        # GET_LOCK names are server-wide (max 64 chars): scope them to database + table, and
+        # to the namespace, so a live registration never waits for a heartbeat's lock.
         scope = f"{engine.url.database}:{self.table.name}".encode()
-        self._lock_prefix = "autowebinar:" + hashlib.sha1(scope).hexdigest()[:16] + ":"  # noqa: S324
+        self._lock_prefix = (f"{namespace.lock_tag}:"
+                             + hashlib.sha1(scope).hexdigest()[:16] + ":")  # noqa: S324
 
     def lock_name(self, user_id: int) -> str:
         return f"{self._lock_prefix}{user_id}"
@@ -424,7 +489,7 @@ class UserMetaStore:
     def transaction(self, user_id: int) -> Iterator[Connection]:
         """A transaction during which no other process can change this user's state.
 
-        MySQL/MariaDB: a named lock, `GET_LOCK('autowebinar:<db+table>:<user_id>')`, taken
+        MySQL/MariaDB: a named lock, `GET_LOCK('<tag>:<db+table>:<user_id>')`, taken
         before the first read. Why not `SELECT ... FOR UPDATE`: usermeta has no unique key
         on (user_id, meta_key), so a locking read of a user with no autowebinar rows yet
         takes only gap locks, which InnoDB grants to two transactions at once; both then
@@ -434,7 +499,9 @@ class UserMetaStore:
         WordPress row, and cannot deadlock with WordPress's own queries. It is taken before
         the transaction starts, so its snapshot is created after the previous holder
         committed. Released after COMMIT; the server also drops it if the connection dies.
-        The engine runs in autocommit, so the transaction is opened and ended here.
+        The engine runs in autocommit, so the transaction is opened and ended here. The tag
+        is the namespace's (`autowebinar`, `livewebinar`): each module serialises only its
+        own writes, which touch disjoint rows.
 
         SQLite (embedded): BEGIN IMMEDIATE takes the database write lock up front.
         """
@@ -478,16 +545,16 @@ class UserMetaStore:
         except self.engine.dialect.loaded_dbapi.Error:
             conn.execute(_RELEASE_LOCK, {"name": name})
 
-    def load(self, conn: Connection, user_id: int) -> Loaded:
-        return load(conn, self.table, user_id, self.ref_keys)
+    def load(self, conn: Connection, user_id: int) -> Loaded[S]:
+        return load(conn, self.table, user_id, self.ref_keys, self.namespace)
 
-    def save(self, conn: Connection, loaded: Loaded, new: State) -> int:
-        return save(conn, self.table, loaded, new)
+    def save(self, conn: Connection, loaded: Loaded[S], new: S) -> int:
+        return save(conn, self.table, loaded, new, self.namespace)
 
-    def apply_plan(self, conn: Connection, loaded: Loaded, change: Plan) -> bool:
+    def apply_plan(self, conn: Connection, loaded: Loaded[S], change: Plan) -> bool:
         return apply_plan(conn, self.table, loaded, change)
 
-    def read(self, user_id: int) -> Loaded:
+    def read(self, user_id: int) -> Loaded[S]:
         """A plain read without the lock (for views that do not write)."""
         with self.engine.connect() as conn:
             return self.load(conn, user_id)

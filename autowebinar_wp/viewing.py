@@ -20,6 +20,7 @@ from autowebinar_wp import failpoints
 from autowebinar_wp.events import payloads
 from autowebinar_wp.services import Services
 from autowebinar_wp.session import Action, Heartbeat, Leave, Outcome, decide
+from autowebinar_wp.state import State
 from autowebinar_wp.store import Loaded, plan
 
 # Starting over after a lost compare-and-set; the fifth attempt takes the lock.
@@ -28,7 +29,7 @@ OPTIMISTIC_ATTEMPTS = 4
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    loaded: Loaded  # the state as read (and the referral keys)
+    loaded: Loaded[State]  # the state as read (and the referral keys)
     outcome: Outcome
 
 

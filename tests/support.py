@@ -70,22 +70,30 @@ class Backend:
             uid = next(self.ids)
         return uid
 
-    def rows(self, user_id: int) -> list[tuple[str, str | None]]:
+    def rows(self, user_id: int, prefix: str = "autowebinar_") -> list[tuple[str, str | None]]:
+        """The user's rows in one namespace (`autowebinar_` or `livewebinar_`), oldest first."""
         with self.engine.connect() as conn:
             return [
                 (k, v)
                 for k, v in conn.execute(
                     text(
                         f"SELECT meta_key, meta_value FROM {self.table} "  # noqa: S608
-                        "WHERE user_id = :u AND meta_key LIKE 'autowebinar!_%' ESCAPE '!' "
+                        "WHERE user_id = :u AND meta_key LIKE :p ESCAPE '!' "
                         "ORDER BY umeta_id"
                     ),
-                    {"u": user_id},
+                    {"u": user_id, "p": prefix.replace("_", "!_") + "%"},
                 )
             ]
 
-    def meta(self, user_id: int) -> dict[str, str | None]:
-        return dict(self.rows(user_id))
+    def meta(self, user_id: int, prefix: str = "autowebinar_") -> dict[str, str | None]:
+        return dict(self.rows(user_id, prefix))
+
+    def all_rows(self, user_id: int) -> list[tuple[int, str | None, str | None]]:
+        """Every usermeta row of the user (umeta_id, key, value): "nothing written" checks."""
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+                text(f"SELECT umeta_id, meta_key, meta_value FROM {self.table} "  # noqa: S608
+                     "WHERE user_id = :u ORDER BY umeta_id"), {"u": user_id})]
 
     def insert_raw(self, user_id: int, key: str, value: str | None) -> None:
         with self.engine.begin() as conn:

@@ -120,3 +120,35 @@ def test_check_reports_a_missing_wordpress_index(mysql_backend, monkeypatch, tmp
     result = run_check(monkeypatch, tmp_path, url)
     assert result.exit_code == 1
     assert "[FAIL] indexes on wp_usermeta" in result.output and "meta_key" in result.output
+
+
+def test_check_describes_the_live_schedule_and_rows(monkeypatch, tmp_path) -> None:
+    """The live module: its schedule, its link secret, and its rows beside AutoWebinar's."""
+    from datetime import UTC, datetime
+
+    from tests.live.support import live_table
+
+    instance = tmp_path / "instance"
+    app = create_app({"EMBED_SECRET": SECRET}, instance_path=str(instance))
+    engine = make_engine(app.config["DATABASE_URL"] or f"sqlite:///{instance}/autowebinar.sqlite3")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES "
+                          "(5, 'livewebinar_slot_id', 'soon'), (5, 'livewebinar_slot_id', 'x'),"
+                          " (6, 'livewebinar_slot_id', 'soon'), (6, 'livewebinar_future', '1')"))
+    engine.dispose()
+    config = tmp_path / "live.toml"
+    table = live_table(datetime.now(UTC))
+    config.write_text("[live]\n" + "\n".join(
+        f"{k} = {v!r}".replace("True", "true") for k, v in table.items()
+        if k not in ("slots", "schedules")) + '\n[[live.slots]]\nid = "a"\n'
+        'starts_at = "2099-01-01T10:00:00"\n')
+    result = run_check(monkeypatch, tmp_path, None, AUTOWEBINAR_CONFIG=str(config))
+    assert result.exit_code == 0, result.output
+    assert ("[ ok ] live webinars: 1 one-off slot(s), 0 recurring rule(s) in Europe/Berlin; "
+            "next: a at 2099-01-01 09:00 UTC") in result.output
+    assert "[warn] live tracking links: LIVE_LINK_SECRET is not set" in result.output
+    assert "[ ok ] livewebinar rows: 4 rows, 2 users registered for a live slot" in result.output
+    assert "[warn] duplicate livewebinar rows: 1 (user, key) pairs" in result.output
+    assert "[warn] unknown livewebinar_* keys: 1 rows" in result.output
+    off = run_check(monkeypatch, tmp_path, None)
+    assert "[ ok ] live webinars: off: no [live] slots or schedules configured" in off.output

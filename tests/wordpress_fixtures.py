@@ -66,11 +66,12 @@ def seed(conn: Connection, table: str, user_ids: range, prefix: str = "wp_") -> 
 
 
 def foreign_checksum(conn: Connection, table: str) -> tuple[int, str]:
-    """Count and digest of every row outside the autowebinar_* namespace."""
+    """Count and digest of every row outside our namespaces (autowebinar_*, livewebinar_*)."""
     rows = conn.execute(
         text(
             f"SELECT umeta_id, user_id, meta_key, meta_value FROM {table} "
-            "WHERE meta_key IS NULL OR meta_key NOT LIKE 'autowebinar!_%' ESCAPE '!' "
+            "WHERE meta_key IS NULL OR (meta_key NOT LIKE 'autowebinar!_%' ESCAPE '!' "
+            "AND meta_key NOT LIKE 'livewebinar!_%' ESCAPE '!') "
             "ORDER BY umeta_id"
         )
     ).all()

@@ -54,7 +54,7 @@ def security_headers(response: Response) -> Response:
 def register(app: Flask) -> None:
     from urllib.parse import urlsplit
 
-    from autowebinar_wp.web import admin, core, health, viewer
+    from autowebinar_wp.web import admin, core, health, live, live_admin, viewer
 
     app.config["VIDEO_ORIGINS"] = sorted(
         {f"{p.scheme}://{p.netloc}" for p in map(urlsplit, app.config["VIDEO_URL"]) if p.netloc}
@@ -65,6 +65,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(viewer.bp)
     app.register_blueprint(core.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(live.bp)
+    app.register_blueprint(live_admin.bp)
     if app.config["DEMO"]:
         from autowebinar_wp.web import demo
 

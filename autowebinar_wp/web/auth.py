@@ -31,11 +31,11 @@ def verify_token(token: str | None) -> tokens.Viewer:
         return tokens.verify(current_app.config["EMBED_SECRET"], token or "",
                              now=svc.timestamp(), policy=svc.tokens)
     except Unauthorized:
-        _count_invalid_token()
+        count_invalid_token()
         raise
 
 
-def _count_invalid_token() -> None:
+def count_invalid_token() -> None:
     verdict = services().limiter.hit(current_app.config["INVALID_TOKEN_RATE_LIMIT"],
                                      f"invalid-token:{request.remote_addr}")
     if not verdict.allowed:

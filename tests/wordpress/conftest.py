@@ -20,6 +20,7 @@ import httpx
 import pytest
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from tests.live.support import live_config
 from tests.wordpress.harness import (
     PLUGIN_DIR,
     HarnessUnavailable,
@@ -143,6 +144,9 @@ def sidecar(wp_site: WordPressSite, tmp_path_factory: pytest.TempPathFactory) ->
             "LOCALE": "en",
             "LOG_LEVEL": "WARNING",
             "WEBHOOK_URLS": [],
+            # live webinars around the real time of the run ([autowebinar_live])
+            **live_config(datetime.now(UTC), SITE_URL=wp_site.url,
+                          LIVE_WEBINARS_URL=f"{wp_site.url}/?page_id={wp_site.pages['live']}"),
         },
         instance_path=str(tmp_path_factory.mktemp("sidecar-instance")),
     )

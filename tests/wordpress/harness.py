@@ -53,7 +53,7 @@ MARKER = "@@AUTOWEBINAR-HARNESS-RESULT@@"
 PHP_TIMEOUT = 60
 
 # The subscribers the tests use; each test family gets its own so that tests stay independent.
-SUBSCRIBERS = ("viewer", "fresh", "meta", "done", "cache", "e2e", "nowrite", "privacy")
+SUBSCRIBERS = ("viewer", "fresh", "meta", "done", "cache", "e2e", "nowrite", "privacy", "live")
 ADMIN = "awadmin"
 
 
@@ -460,6 +460,9 @@ PAGES = {
     "webinar": {"title": "Webinar", "content": "[autowebinar]"},
     "fixed": {"title": "Webinar (fixed height)",
               "content": '[autowebinar height="360" class="my-webinar extra"]'},
+    "live": {"title": "Live webinars", "content": "[autowebinar_live]"},
+    "live-room": {"title": "Live webinar room",
+                  "content": '[autowebinar_live view="room" class="my-room"]'},
 }
 
 

@@ -1,7 +1,7 @@
 <?php
 /**
  * Plugin Name:       AutoWebinar
- * Description:       Shows an honest automated webinar (a recording, labelled as such) from the AutoWebinar service with the [autowebinar] shortcode, and viewing progress in wp-admin. Configured in wp-config.php; writes nothing to the database.
+ * Description:       Shows an honest automated webinar (a recording, labelled as such) from the AutoWebinar service with the [autowebinar] shortcode, the live webinars' schedule and room with [autowebinar_live], and viewing progress in wp-admin. Configured in wp-config.php; writes nothing to the database.
  * Version:           1.1.0
  * Requires at least: 6.0
  * Requires PHP:      7.4
@@ -26,6 +26,7 @@ require_once AUTOWEBINAR_PLUGIN_DIR . 'includes/class-autowebinar-token.php';
 require_once AUTOWEBINAR_PLUGIN_DIR . 'includes/class-autowebinar-progress.php';
 require_once AUTOWEBINAR_PLUGIN_DIR . 'includes/class-autowebinar-shortcode.php';
 require_once AUTOWEBINAR_PLUGIN_DIR . 'includes/class-autowebinar-privacy.php';
+require_once AUTOWEBINAR_PLUGIN_DIR . 'includes/class-autowebinar-live-shortcode.php';
 
 /**
  * Mints a signed embed token (HS256 JWT) for a WordPress user.
@@ -66,6 +67,7 @@ function autowebinar_mint_token( $user_id, $role = 'viewer' ) {
 function autowebinar_init() {
 	load_plugin_textdomain( 'autowebinar', false, dirname( plugin_basename( AUTOWEBINAR_PLUGIN_FILE ) ) . '/languages' );
 	Autowebinar_Shortcode::register();
+	Autowebinar_Live_Shortcode::register();
 }
 add_action( 'init', 'autowebinar_init' );
 Autowebinar_Privacy::register();
