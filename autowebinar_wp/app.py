@@ -48,4 +48,11 @@ def create_app(
     from autowebinar_wp.web import register
 
     register(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind N reverse proxies the client's address is the Nth from the right in
+        # X-Forwarded-For; the per-address limit on invalid tokens needs the real one.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     return app

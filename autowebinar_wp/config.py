@@ -81,6 +81,8 @@ DEFAULTS: dict[str, Any] = {
     # A journaled intent or an unleased delivery this old means a process died: recover it.
     "OUTBOX_RECOVERY_SEC": 60,
     "LOG_LEVEL": "INFO",
+    # Reverse proxies in front whose X-Forwarded-For/-Proto to trust (0: none, the default).
+    "TRUSTED_PROXIES": 0,
     "DEMO": False,
     "MAX_CONTENT_LENGTH": 16 * 1024,
 }
@@ -183,6 +185,7 @@ def normalise_and_validate(config: Config, instance_path: str) -> None:
         ("WEBHOOK_TIMEOUT_SEC", 1),
         ("MAX_CONTENT_LENGTH", 256),
         ("OUTBOX_RECOVERY_SEC", 1),
+        ("TRUSTED_PROXIES", 0),
     ):
         _as_int(config, key, problems, minimum)
 

@@ -69,3 +69,15 @@ def test_admin_endpoints_take_bearer_only_and_need_the_admin_role(harness) -> No
     assert harness.client.get(path, headers=viewer).get_json()["error"]["code"] == "forbidden"
     admin = {"Authorization": f"Bearer {harness.token(uid, 'admin')}"}
     assert harness.client.get(path, headers=admin).status_code == 200
+
+
+def test_behind_a_trusted_proxy_the_limit_is_per_forwarded_address(make_harness) -> None:
+    harness = make_harness(INVALID_TOKEN_RATE_LIMIT="2 per minute", TRUSTED_PROXIES=1)
+    bad = {"Authorization": "Bearer not-a-token"}
+
+    def from_(address: str) -> int:
+        return harness.client.post(HB, headers={**bad, "X-Forwarded-For": address},
+                                   json={"position_sec": 1}).status_code
+
+    assert [from_("203.0.113.7") for _ in range(3)] == [401, 401, 429]
+    assert from_("203.0.113.8") == 401  # another client behind the same proxy
