@@ -1,7 +1,7 @@
 # The two commands a newcomer needs; both do their own set-up on a fresh machine.
 #   make demo   - the whole flow on the embedded default (SQLite, demo video), prints a link
 #   make test   - installs what the tests need, makes sure MariaDB answers, runs every suite
-.PHONY: demo test lint bench-heartbeat bench-admin
+.PHONY: demo test lint bench-heartbeat bench-admin vendor-hls vendor-axe
 
 VENV ?= .venv
 
@@ -28,3 +28,15 @@ bench-admin: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check autowebinar_wp tests bench
 	$(VENV)/bin/mypy
+
+# Third-party browser code from the npm registry (see .ci/vendor-npm). hls.js plays HLS where
+# the browser has no native HLS; its light build (no DRM, alternate audio or in-stream
+# subtitles: captions come from CAPTIONS) and its worker are committed under static/vendor.
+HLS_JS_VERSION ?= 1.7.4
+vendor-hls:
+	.ci/vendor-npm hls.js $(HLS_JS_VERSION) static/vendor/hls.js dist/hls.light.min.js dist/hls.worker.js
+
+# axe-core audits every screen in the browser suite; fetched at test time, not committed.
+AXE_CORE_VERSION ?= 4.14.1
+vendor-axe:
+	.ci/vendor-npm --if-missing axe-core $(AXE_CORE_VERSION) tests/.vendor/axe-core axe.min.js
