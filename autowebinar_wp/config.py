@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from flask import Config
 
 from autowebinar_wp.errors import ConfigError
+from autowebinar_wp.media import parse_captions
 from autowebinar_wp.ratelimit import parse_limits
 
 ENV_PREFIX = "AUTOWEBINAR"
@@ -34,7 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_SECRET": None,
     "WEBHOOK_URLS": [],
     # The recording.
-    "VIDEO_URL": None,  # None: the bundled demo video (WebM + MP4)
+    "VIDEO_URL": None,  # None: the bundled demo video (WebM + MP4); .m3u8 is HLS
+    # {lang: {"label": ..., "url": WebVTT}}; None: the demo captions with the demo video.
+    "CAPTIONS": None,
     "VIDEO_DURATION_SEC": 60,
     "TITLE": "AutoWebinar",
     "CTA_URL": "https://partner.example/?ref={ref_id}&user={user_id}",
@@ -230,6 +233,10 @@ def normalise_and_validate(config: Config, instance_path: str) -> None:
     for url in config["VIDEO_URL"]:
         if not _is_http_url(url, allow_relative=True):
             problems.append(f"VIDEO_URL must be an http(s) URL or a path: {url!r}")
+
+    captions, caption_problems = parse_captions(config.get("CAPTIONS"))
+    config["CAPTIONS"] = captions
+    problems.extend(caption_problems)
 
     for key in ("SITE_URL", "LIVE_WEBINARS_URL"):
         value = str(config.get(key) or "")

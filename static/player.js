@@ -15,6 +15,7 @@
   function $(id) { return document.getElementById(id); }
   var video = $("aw-video");
   var frame = $("aw-frame");
+  var media = cfg.media || {};
   var screens = ["aw-loading", "aw-waiting", "aw-stage", "aw-post-1", "aw-post-2", "aw-post-3"];
 
   var st = {
@@ -24,7 +25,8 @@
     ctaVisible: false,
     finished: false,
     inFlight: false,
-    timer: null
+    timer: null,
+    engine: null          // how an HLS source plays: "native", "hlsjs", "fallback"
   };
 
   function show(id) {
@@ -103,6 +105,7 @@
       setCta(r.cta_visible);
       show("aw-stage");
       if (r.resumed) { notice(t.resume.replace("{time}", fmt(r.position_sec))); }
+      attachSource(r.position_sec);
       start(r.position_sec);
     }).catch(function (err) {
       failed(err);
@@ -116,7 +119,10 @@
     function tick() {
       var left = Math.ceil((until - performance.now()) / 1000);
       if (left <= 0) { join(); return; }
-      $("aw-countdown").textContent = t.startsIn.replace("{time}", fmt(left));
+      var text = t.startsIn.replace("{time}", fmt(left));
+      $("aw-countdown").textContent = text;
+      // Screen readers hear it once, then each whole minute, not every second.
+      if (!$("aw-countdown-said").textContent || left % 60 === 0) { $("aw-countdown-said").textContent = text; }
       setTimeout(tick, Math.min(1000, (left - 1) * 1000 + 50) || 1000);
     }
     tick();
@@ -188,7 +194,9 @@
   video.addEventListener("volumechange", function () {
     frame.classList.toggle("aw-muted", video.muted);
     $("aw-mute").setAttribute("aria-label", video.muted ? t.unmute : t.mute);
-    $("aw-volume").value = video.muted ? 0 : video.volume;
+    var percent = video.muted ? 0 : Math.round(video.volume * 100);
+    $("aw-volume").value = percent;
+    $("aw-volume").setAttribute("aria-valuetext", t.volume.replace("{percent}", percent));
     if (!video.muted) { $("aw-unmute").hidden = true; }
   });
   video.addEventListener("enterpictureinpicture", function () {
@@ -285,25 +293,108 @@
   $("aw-mute").addEventListener("click", function () { video.muted = !video.muted; });
   $("aw-unmute").addEventListener("click", function () { video.muted = false; if (video.volume === 0) { video.volume = 1; } });
   $("aw-volume").addEventListener("input", function (e) {
-    video.volume = Number(e.target.value);
+    video.volume = Number(e.target.value) / 100;
     video.muted = video.volume === 0;
   });
   $("aw-fullscreen").addEventListener("click", function () {
     if (document.fullscreenElement) { document.exitFullscreen(); return; }
+    if (document.webkitFullscreenElement) { document.webkitExitFullscreen(); return; }
     if (frame.requestFullscreen) { frame.requestFullscreen().catch(function () {}); }
-    else if (video.webkitEnterFullscreen) { video.webkitEnterFullscreen(); }
+    else if (frame.webkitRequestFullscreen) { frame.webkitRequestFullscreen(); }   // older Safari, iPad
+    else if (video.webkitEnterFullscreen) { video.webkitEnterFullscreen(); }       // iPhone: the bare video
   });
+  function fullscreenChanged() {
+    var on = !!(document.fullscreenElement || document.webkitFullscreenElement);
+    $("aw-fullscreen").setAttribute("aria-label", on ? t.exitFullscreen : t.fullscreen);
+  }
+  document.addEventListener("fullscreenchange", fullscreenChanged);
+  document.addEventListener("webkitfullscreenchange", fullscreenChanged);
   // Seek shortcuts do nothing: there is no seeking in a "live" recording.
   var seekKeys = ["ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown", "j", "l", "J", "L",
                   "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", ",", ".", "<", ">"];
   document.addEventListener("keydown", function (e) {
     if (e.target && e.target.id === "aw-volume") { return; }   // arrows change the volume there
+    if (!st.joined || st.finished) { return; }                 // other screens scroll as usual
     if (seekKeys.indexOf(e.key) !== -1) { e.preventDefault(); e.stopPropagation(); return; }
     if ((e.key === " " || e.key === "k") && e.target === document.body && st.joined) {
       e.preventDefault();
       togglePlay();
     }
   }, true);
+
+  // ---- the source: progressive <source>s in the page, or HLS (player-hls.js) -----------------
+
+  function attachSource(position) {
+    var hls = window.AutowebinarPlayer && window.AutowebinarPlayer.hls;
+    if (!media.hls || !hls || st.engine) { return; }
+    st.engine = hls.attach(video, media, position, function (kind, detail) {
+      if (kind === "unsupported" && media.fallback && media.fallback.length) {
+        st.engine = "fallback";          // no HLS here, but a progressive copy exists
+        media.fallback.forEach(function (f) {
+          var el = document.createElement("source");
+          el.src = f.src;
+          if (f.type) { el.type = f.type; }
+          video.appendChild(el);
+        });
+        watchSources();
+        video.load();
+        return;
+      }
+      mediaFailed(kind, detail);
+    });
+  }
+
+  // Every <source> failed (missing, unreachable, unplayable): the last one reports it.
+  function watchSources() {
+    var list = video.querySelectorAll("source");
+    if (!list.length) { return; }
+    list[list.length - 1].addEventListener("error", function () { mediaFailed("video", "no playable source"); });
+  }
+  watchSources();
+  video.addEventListener("error", function () {
+    // hls.js reports (and recovers from) its own errors; this is a plain or native-HLS src.
+    if (!video.error || st.engine === "hlsjs") { return; }
+    mediaFailed("video", "MEDIA_ERR " + video.error.code);
+  });
+
+  // iOS's own fullscreen has a seek bar. Its seeks fire "seeking" as usual (snapped back
+  // above); whatever still got through is undone on the way out, and the next heartbeat's
+  // answer (the server's position) corrects the rest.
+  video.addEventListener("webkitendfullscreen", function () {
+    if (st.joined && video.currentTime > st.lastGood + 1) { seekTo(st.lastGood); }
+    if (st.joined) { heartbeat(); }
+  });
+
+  // ---- media errors: a clear message here, and one log line on the server per kind --------
+
+  var reported = {};
+  function mediaFailed(kind, detail, lang) {
+    detail = String(detail || "").replace(/[^A-Za-z0-9_.:\- ]/g, "").slice(0, 80);
+    if (window.console) { console.warn("autowebinar player: " + kind + " failed: " + detail + (lang ? " (" + lang + ")" : "")); }
+    if (kind === "captions") {
+      notice(t.captionsFailed);
+    } else {
+      var box = $("aw-media-error");
+      box.textContent = { playlist: t.playlistFailed, unsupported: t.unsupported }[kind] || t.videoFailed;
+      box.hidden = false;
+      $("aw-unmute").hidden = true;
+      frame.classList.add("aw-failed");
+    }
+    var key = kind + ":" + (lang || "");
+    if (reported[key]) { return; }
+    reported[key] = true;
+    var body = { kind: kind, detail: detail };
+    if (lang) { body.lang = lang; }
+    api(cfg.api.error, body).catch(function () { /* the message above is what matters */ });
+  }
+
+  var captionsUi = window.AutowebinarPlayer && window.AutowebinarPlayer.captions;
+  if (captionsUi && $("aw-cc")) {
+    captionsUi.setup({
+      video: video, frame: frame, box: $("aw-captions"), toggle: $("aw-cc"), langButton: $("aw-cc-lang"),
+      captions: media.captions, initial: media.captionsDefault, t: t, fail: mediaFailed
+    });
+  }
 
   join();
 })();

@@ -39,11 +39,11 @@ def security_headers(response: Response) -> Response:
         headers["Retry-After"] = str(max(0, verdict.reset_at - int(services().timestamp())))
     if response.mimetype == "text/html":
         ancestors = current_app.config["FRAME_ANCESTORS"]
-        media = " ".join(sorted({"'self'", *current_app.config["VIDEO_ORIGINS"]}))
+        media, connect = current_app.config["MEDIA_CSP"]
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"media-src {media} blob:; connect-src 'self'; font-src 'self'; "
+            f"media-src {media}; connect-src {connect}; font-src 'self'; "
             f"base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}",
         )
     if request.path.startswith(("/api/", "/embed", "/admin")):
@@ -52,13 +52,13 @@ def security_headers(response: Response) -> Response:
 
 
 def register(app: Flask) -> None:
-    from urllib.parse import urlsplit
-
+    from autowebinar_wp import media
     from autowebinar_wp.web import admin, core, health, live, live_admin, viewer
 
-    app.config["VIDEO_ORIGINS"] = sorted(
-        {f"{p.scheme}://{p.netloc}" for p in map(urlsplit, app.config["VIDEO_URL"]) if p.netloc}
-    )
+    # Videos and caption files may live on a CDN: the player page may load them (media-src),
+    # and hls.js fetches HLS playlists and segments (connect-src). Workers stay 'self'.
+    app.config["MEDIA_CSP"] = media.content_security(
+        app.config["VIDEO_URL"], [c.url for c in app.config["CAPTIONS"] or []])
     Babel(app, locale_selector=lambda: current_app.config["LOCALE"],
           default_domain="messages")
     app.register_blueprint(health.bp)

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
-from autowebinar_wp import anchors, tokens
+from autowebinar_wp import anchors, media, tokens
 from autowebinar_wp.codec import MAX_POSITION_SEC
 from autowebinar_wp.errors import InvalidPosition, TokenExpired, Unauthorized
 from autowebinar_wp.events import ref_id
@@ -140,20 +140,41 @@ def cta() -> Response:
 # ---- the player page ---------------------------------------------------------------------------
 
 
-def video_sources() -> list[dict[str, str]]:
+def page_media() -> dict[str, Any]:
+    """The sources, captions and player settings for the page (the demo's by default)."""
     from flask import url_for
 
-    urls = current_app.config["VIDEO_URL"] or [
+    config = current_app.config
+    demo = not config["VIDEO_URL"]
+    urls = config["VIDEO_URL"] or [
         url_for("static", filename="demo/demo.webm"),
         url_for("static", filename="demo/demo.mp4"),
     ]
-    types = {"webm": "video/webm", "mp4": "video/mp4", "m3u8": "application/vnd.apple.mpegurl",
-             "ogv": "video/ogg"}
-    sources = []
-    for url in urls:
-        ext = url.split("?")[0].rsplit(".", 1)[-1].lower()
-        sources.append({"src": url, "type": types.get(ext, "")})
-    return sources
+    captions: list[media.Caption] | None = config["CAPTIONS"]
+    if captions is None:
+        captions = [
+            media.Caption(lang, media.language_name(lang),
+                          url_for("static", filename=f"demo/demo.{lang}.vtt"))
+            for lang in ("ru", "en")
+        ] if demo else []
+    all_sources = media.sources(urls)
+    hls = next((s for s in all_sources if s.is_hls), None)
+    return {
+        # With an HLS source the script picks native HLS or hls.js, then these as a fallback.
+        "sources": [s for s in all_sources if not s.is_hls],
+        "hls": hls.src if hls else None,
+        "captions": captions,
+        "captions_cors": media.needs_cors(captions),
+        "player": {
+            "hls": hls.src if hls else None,
+            "hlsJs": url_for("static", filename="vendor/hls.js/hls.light.min.js"),
+            "hlsWorker": url_for("static", filename="vendor/hls.js/hls.worker.js"),
+            "fallback": [{"src": s.src, "type": s.type} for s in all_sources
+                         if hls and not s.is_hls],
+            "captions": [{"lang": c.lang, "label": c.label} for c in captions],
+            "captionsDefault": media.default_caption(captions, config["LOCALE"]),
+        },
+    }
 
 
 @bp.get("/embed")
@@ -166,6 +187,7 @@ def embed() -> tuple[str, int] | str:
     except Unauthorized:
         return render_template("error.html", reason="invalid"), 401
     config = current_app.config
+    media_page = page_media()
     player = {
         "token": token,
         "api": {
@@ -173,7 +195,9 @@ def embed() -> tuple[str, int] | str:
             "heartbeat": "/api/v1/session/heartbeat",
             "leave": "/api/v1/session/leave",
             "cta": "/api/v1/cta",
+            "error": "/api/v1/player/error",
         },
+        "media": media_page["player"],
         "heartbeatSec": config["HEARTBEAT_SEC"],
         "durationSec": config["VIDEO_DURATION_SEC"],
         "i18n": {
@@ -187,13 +211,27 @@ def embed() -> tuple[str, int] | str:
             "unmute": _("Unmute"),
             "tapToUnmute": _("Tap to turn the sound on"),
             "ctaBlocked": _("Your browser blocked the new tab. Use this link:"),
+            "volume": _("%(percent)s%%", percent="{percent}"),
+            "captionLanguage": _("Caption language: %(language)s", language="{language}"),
+            "videoFailed": _("The video cannot be loaded right now. Your place is kept: "
+                             "reload the page in a few minutes."),
+            "playlistFailed": _("The video stream is damaged and cannot be played. Your place "
+                                "is kept; please let the site know."),
+            "unsupported": _("This browser cannot play this video. Please open the page in "
+                             "another browser."),
+            "captionsFailed": _("Captions could not be loaded; the video plays without them."),
+            "fullscreen": _("Full screen"),
+            "exitFullscreen": _("Exit full screen"),
         },
     }
     return render_template(
         "embed.html",
         player=player,
         viewer=viewer,
-        sources=video_sources(),
+        sources=media_page["sources"],
+        hls=media_page["hls"],
+        captions=media_page["captions"],
+        captions_cors=media_page["captions_cors"],
         title=config["TITLE"],
         live_url=config["LIVE_WEBINARS_URL"],
         site_url=config["SITE_URL"],
