@@ -74,6 +74,8 @@ DEFAULTS: dict[str, Any] = {
     "JOIN_RATE_LIMIT": "20 per minute",
     "LEAVE_RATE_LIMIT": "30 per minute",
     "CTA_RATE_LIMIT": "10 per minute",
+    # The player's reports of what it could not play (one per kind and page, normally).
+    "PLAYER_ERROR_RATE_LIMIT": "10 per minute",
     "INVALID_TOKEN_RATE_LIMIT": "60 per minute",
     "RATELIMIT_STORAGE_URI": "memory://",
     # Event delivery queue: None = SQLite (Huey) in the instance folder; redis://... = Redis.

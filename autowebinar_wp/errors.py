@@ -53,6 +53,12 @@ class AnchorRequired(BadRequest):
     message = "Send back the anchor from the last join or heartbeat response."
 
 
+class InvalidPlayerError(BadRequest):
+    code = "invalid_player_error"
+    message = ("kind must be one of video, playlist, captions, unsupported; detail short plain "
+               "text; lang a configured caption language.")
+
+
 class PayloadTooLarge(AutowebinarError):
     status = 413
     code = "payload_too_large"

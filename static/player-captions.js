@@ -50,8 +50,10 @@
       options.frame.classList.toggle("aw-captions-on", state.on);
       if (options.langButton) {
         var current = captions.filter(function (c) { return c.lang === state.lang; })[0];
-        options.langButton.setAttribute("aria-label", t.captionLanguage.replace("{language}", current.label));
-        options.langButton.querySelector("[data-lang]").textContent = state.lang.split("-")[0].toUpperCase();
+        var code = state.lang.split("-")[0].toUpperCase();
+        // The name holds the visible code too, so "click EN" works for speech input.
+        options.langButton.setAttribute("aria-label", t.captionLanguage.replace("{language}", current.label) + ", " + code);
+        options.langButton.querySelector("[data-lang]").textContent = code;
       }
       render();
     }

@@ -31,6 +31,7 @@
 
   function show(id) {
     screens.forEach(function (s) { $(s).hidden = s !== id; });
+    document.body.classList.toggle("aw-on-stage", id === "aw-stage");   // the layout that fits the frame
     var heading = $(id).querySelector("h2");
     if (heading) { heading.tabIndex = -1; heading.focus(); }
   }

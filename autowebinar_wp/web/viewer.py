@@ -6,16 +6,18 @@ user's state read, decided, written; events after commit) -> respond.
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from autowebinar_wp import anchors, media, tokens
 from autowebinar_wp.codec import MAX_POSITION_SEC
-from autowebinar_wp.errors import InvalidPosition, TokenExpired, Unauthorized
+from autowebinar_wp.errors import InvalidPlayerError, InvalidPosition, TokenExpired, Unauthorized
 from autowebinar_wp.events import ref_id
 from autowebinar_wp.services import services
 from autowebinar_wp.session import Anchor, Cta, Heartbeat, Join, Leave, Outcome
@@ -29,6 +31,7 @@ from autowebinar_wp.web.auth import (
 )
 
 bp = Blueprint("viewer", __name__)
+log = logging.getLogger(__name__)
 
 
 # ---- input ---------------------------------------------------------------------------------
@@ -135,6 +138,40 @@ def cta() -> Response:
         ref_id=quote(ref, safe=""), user_id=viewer.user_id
     )
     return jsonify({"redirect_url": url})
+
+
+PLAYER_ERROR_KINDS = ("video", "playlist", "captions", "unsupported")
+_DETAIL_RE = re.compile(r"^[A-Za-z0-9_.:\- ]{0,80}$")
+
+
+@bp.post("/api/v1/player/error")
+@rate_limited("player_error")
+def player_error() -> tuple[str, int]:
+    """The player could not play the video or a caption file: one log line, nothing stored.
+
+    A browser cannot write the service's log, and the site owner needs to know that the CDN
+    lost a file or a playlist is broken. The report only names what failed; which file that
+    is comes from the configuration (without its query string), never from the request.
+    """
+    viewer = current_viewer()
+    body = json_body()
+    kind, detail, lang = body.get("kind"), body.get("detail", ""), body.get("lang")
+    captions = {c.lang: c for c in page_media()["captions"]}
+    if (kind not in PLAYER_ERROR_KINDS or not isinstance(detail, str)
+            or not _DETAIL_RE.match(detail)
+            or (lang is not None and (kind != "captions" or lang not in captions))
+            or (kind == "captions" and lang is None)):
+        raise InvalidPlayerError()
+    if kind == "captions":
+        sources = [captions[lang].url]
+    else:
+        sources = current_app.config["VIDEO_URL"] or ["(the demo video)"]
+    log.warning("player error", extra={
+        "user_id": viewer.user_id, "kind": kind, "detail": detail, "lang": lang,
+        "source": ", ".join(urlsplit(url)._replace(query="", fragment="").geturl()
+                            for url in sources),
+    })
+    return "", 204
 
 
 # ---- the player page ---------------------------------------------------------------------------

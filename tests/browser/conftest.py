@@ -60,7 +60,8 @@ class Site:
 
 
 def wordpress_stand_in(sidecar: str, secret: str) -> Any:
-    """A page on another origin embedding the player, as the [autowebinar] shortcode does."""
+    """A page on another origin embedding the player, as the [autowebinar] shortcode does
+    (a 16:9 box, the shortcode's default)."""
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         from urllib.parse import parse_qs
@@ -69,8 +70,9 @@ def wordpress_stand_in(sidecar: str, secret: str) -> Any:
         token = tokens.mint(secret, user, "viewer", 600)
         html = (
             "<!doctype html><html><head><meta charset=utf-8><title>WordPress page</title>"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
             "<style>body{margin:0;font-family:sans-serif}.w{position:relative;width:100%;"
-            "aspect-ratio:16/11}iframe{position:absolute;inset:0;width:100%;height:100%;"
+            "aspect-ratio:16/9}iframe{position:absolute;inset:0;width:100%;height:100%;"
             "border:0}</style></head><body><h1>Site page</h1><div class=w>"
             f'<iframe id="aw" src="{sidecar}/embed?token={token}" '
             'allow="autoplay; fullscreen" allowfullscreen></iframe></div></body></html>'
@@ -81,16 +83,18 @@ def wordpress_stand_in(sidecar: str, secret: str) -> Any:
     return app
 
 
-def launch_browser(playwright: Any) -> Any:
+def launch_browser(playwright: Any, autoplay_policy: str = "no-user-gesture-required",
+                   extra_args: tuple[str, ...] = ()) -> Any:
+    """Chromium; `autoplay_policy="document-user-activation-required"` is a phone's policy."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
     return playwright.chromium.launch(
         executable_path=CHROMIUM,
         args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-              "--autoplay-policy=no-user-gesture-required",
+              f"--autoplay-policy={autoplay_policy}",
               "--disable-features=ThirdPartyStoragePartitioning",
-              "--test-third-party-cookie-phaseout"],
+              "--test-third-party-cookie-phaseout", *extra_args],
     )
 
 
@@ -104,7 +108,8 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-def make_site(backend: Backend, instance: Path, **overrides: Any) -> Iterator[Site]:
+def make_site(backend: Backend, instance: Path, *, media: Path = MEDIA,
+              **overrides: Any) -> Iterator[Site]:
     wp_port = free_port()
     wp_base = f"http://localhost:{wp_port}"
     config = {
@@ -128,7 +133,7 @@ def make_site(backend: Backend, instance: Path, **overrides: Any) -> Iterator[Si
     # The test clip, served with HTTP Range support (a video host must have it: without
     # ranges, browsers cannot seek, and so cannot resume at a position).
     app.add_url_rule("/media/<path:name>", "media",
-                     lambda name: send_from_directory(MEDIA, name, conditional=True))
+                     lambda name: send_from_directory(media, name, conditional=True))
     server, thread = serve(app)
     base = f"http://127.0.0.1:{server.server_port}"
     wp_server = make_server("localhost", wp_port, wordpress_stand_in(base, SECRET), threaded=True)
