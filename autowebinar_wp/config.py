@@ -36,8 +36,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_URLS": [],
     # The recording.
     "VIDEO_URL": None,  # None: the bundled demo video (WebM + MP4); .m3u8 is HLS
-    # {lang: {"label": ..., "url": WebVTT}}; None: the demo captions with the demo video.
-    "CAPTIONS": None,
+    # {lang: {"label": ..., "url": WebVTT}}; empty: the demo's captions with the demo video.
+    # A dict, so AUTOWEBINAR_CAPTIONS__ru__url=... (Flask's nested form) works too.
+    "CAPTIONS": {},
     "VIDEO_DURATION_SEC": 60,
     "TITLE": "AutoWebinar",
     "CTA_URL": "https://partner.example/?ref={ref_id}&user={user_id}",
@@ -102,7 +103,8 @@ MAX_TOKEN_AGE_SEC = 24 * 3600
 
 def load_config(config: Config, config_file: str | None = None) -> None:
     """Fill `config` in Flask order: defaults, then a TOML file, then the environment."""
-    config.from_mapping(copy.deepcopy(DEFAULTS))  # LIVE is a dict the env may fill in
+    # A copy: LIVE and CAPTIONS are dicts the env may fill in (X__ru__url) in place.
+    config.from_mapping(copy.deepcopy(DEFAULTS))
     path = config_file or _env_config_file()
     if path:
         try:

@@ -80,10 +80,10 @@ def _is_url(value: str) -> bool:
 def parse_captions(value: Any) -> tuple[list[Caption] | None, list[str]]:
     """CAPTIONS from TOML/JSON/env into Captions, and every problem found.
 
-    Accepts `{lang: {"url": ..., "label": ..., "kind": ...}}` or `{lang: url}`; None (unset)
-    stays None, which means "the demo captions with the demo video, none otherwise".
+    Accepts `{lang: {"url": ..., "label": ..., "kind": ...}}` or `{lang: url}`. Unset or
+    empty gives None: "the demo's captions with the demo video, none with any other video".
     """
-    if value is None or value == "":
+    if value is None or value == "" or value == {}:
         return None, []
     if not isinstance(value, Mapping):
         return [], ["CAPTIONS must be a table of languages, e.g. "

@@ -113,3 +113,28 @@ def test_two_prefixes_can_share_the_embedded_file(tmp_path) -> None:
         names = {r[1] for r in conn.exec_driver_sql("PRAGMA index_list('wp2_usermeta')")}
     engine.dispose()
     assert names == {"wp2_usermeta_user_id", "wp2_usermeta_meta_key"}
+
+
+def test_captions_from_a_toml_table_or_the_environment(tmp_path, monkeypatch) -> None:
+    from autowebinar_wp.media import Caption
+
+    toml = ('[CAPTIONS.ru]\nlabel = "Русский"\nurl = "/captions/ru.vtt"\n'
+            '[CAPTIONS.en]\nurl = "https://subs.example/en.vtt"\n')
+    app = make(tmp_path, monkeypatch, env={"AUTOWEBINAR_EMBED_SECRET": SECRET}, toml=toml)
+    assert app.config["CAPTIONS"] == [Caption("ru", "Русский", "/captions/ru.vtt"),
+                                      Caption("en", "English", "https://subs.example/en.vtt")]
+    as_json = make(tmp_path, monkeypatch, env={
+        "AUTOWEBINAR_EMBED_SECRET": SECRET,
+        "AUTOWEBINAR_CAPTIONS": '{"en": {"url": "/en.vtt", "label": "English"}}'})
+    assert as_json.config["CAPTIONS"] == [Caption("en", "English", "/en.vtt")]
+    nested = make(tmp_path, monkeypatch, env={"AUTOWEBINAR_EMBED_SECRET": SECRET,
+                                             "AUTOWEBINAR_CAPTIONS__ru__url": "/ru.vtt"})
+    assert nested.config["CAPTIONS"] == [Caption("ru", "Русский", "/ru.vtt")]
+    unset = make(tmp_path, monkeypatch, env={"AUTOWEBINAR_EMBED_SECRET": SECRET})
+    assert unset.config["CAPTIONS"] is None  # the demo's captions go with the demo video
+
+
+def test_bad_captions_stop_start_up_with_the_reason(tmp_path, monkeypatch) -> None:
+    with pytest.raises(ConfigError, match=r"CAPTIONS\['ru'\].url must be an http\(s\) URL"):
+        make(tmp_path, monkeypatch, env={"AUTOWEBINAR_EMBED_SECRET": SECRET,
+                                         "AUTOWEBINAR_CAPTIONS": '{"ru": "ftp://x/ru.vtt"}'})

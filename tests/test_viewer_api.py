@@ -344,3 +344,110 @@ def test_an_unreachable_database_is_a_503_json(tmp_path) -> None:
     response = app.test_client().post(JOIN, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "database_unavailable"
+
+
+# ---- the player's media: sources, HLS, captions; its error reports ----------------------------
+
+PLAYER_ERROR = "/api/v1/player/error"
+
+
+def embed_page(harness):
+    response = harness.client.get(f"/embed?token={harness.token(harness.backend.new_user())}")
+    assert response.status_code == 200
+    return response, response.get_data(as_text=True)
+
+
+def test_the_demo_video_comes_with_its_captions_in_both_languages(make_harness) -> None:
+    _response, page = embed_page(make_harness(LOCALE="ru"))
+    assert '<source src="/static/demo/demo.webm" type="video/webm">' in page
+    assert ('<track kind="captions" src="/static/demo/demo.ru.vtt" srclang="ru" '
+            'label="Русский">') in page
+    assert 'srclang="en" label="English"' in page
+    assert 'crossorigin' not in page  # same-origin files need no CORS
+    assert "player-captions.js" in page and "player-hls.js" not in page
+    config = json.loads(page.split('id="aw-config">', 1)[1].split("</script>", 1)[0])
+    assert config["media"]["captionsDefault"] == "ru" and config["media"]["hls"] is None
+    assert config["api"]["error"] == PLAYER_ERROR
+
+
+def test_an_hls_source_is_left_to_the_script_with_a_progressive_fallback(make_harness) -> None:
+    harness = make_harness(VIDEO_URL="https://cdn.example/w/index.m3u8?sig=1, "
+                                     "https://cdn.example/w/full.mp4",
+                           CAPTIONS={"en": "https://subs.example/en.vtt"})
+    response, page = embed_page(harness)
+    assert "<source" not in page  # nothing loads before the server says where to start
+    assert "player-hls.js" in page
+    config = json.loads(page.split('id="aw-config">', 1)[1].split("</script>", 1)[0])
+    media = config["media"]
+    assert media["hls"] == "https://cdn.example/w/index.m3u8?sig=1"
+    assert media["fallback"] == [{"src": "https://cdn.example/w/full.mp4", "type": "video/mp4"}]
+    assert media["hlsJs"] == "/static/vendor/hls.js/hls.light.min.js"
+    assert 'crossorigin="anonymous"' in page  # the captions are on another origin
+    csp = response.headers["Content-Security-Policy"]
+    assert "media-src 'self' https://cdn.example https://subs.example blob:;" in csp
+    assert "connect-src 'self' https://cdn.example;" in csp  # hls.js fetches the segments
+    assert "worker-src" not in csp and "script-src 'self';" in csp  # the worker is 'self'
+
+
+def test_a_progressive_video_without_captions_loads_neither_extra_script(make_harness) -> None:
+    _response, page = embed_page(make_harness(VIDEO_URL="/media/talk.webm"))
+    assert "player-hls.js" not in page and "player-captions.js" not in page
+    assert "<track" not in page and 'id="aw-cc"' not in page
+
+
+def test_the_player_page_is_never_cached_even_when_refused(make_harness) -> None:
+    harness = make_harness()
+    for token in (harness.token(harness.backend.new_user()), "broken",
+                  harness.token(harness.backend.new_user(), ttl=-60)):
+        response = harness.client.get(f"/embed?token={token}")
+        assert response.headers["Cache-Control"] == "no-store", response.status_code
+
+
+def player_errors(caplog):
+    return [r for r in caplog.records if r.getMessage() == "player error"]
+
+
+@pytest.mark.parametrize(("body", "source"), [
+    ({"kind": "playlist", "detail": "manifestParsingError"}, "https://cdn.example/w/index.m3u8"),
+    ({"kind": "video", "detail": "MEDIA_ERR 4"}, "https://cdn.example/w/index.m3u8"),
+    ({"kind": "unsupported"}, "https://cdn.example/w/index.m3u8"),
+    ({"kind": "captions", "detail": "track load failed", "lang": "en"}, "/subs/en.vtt"),
+])
+def test_a_player_error_is_one_log_line_and_writes_nothing(make_harness, caplog, body,
+                                                           source) -> None:
+    harness = make_harness(VIDEO_URL="https://cdn.example/w/index.m3u8?sig=secret",
+                           CAPTIONS={"en": "/subs/en.vtt"})
+    uid = harness.backend.new_user()
+    harness.post(JOIN, uid)
+    before = harness.backend.rows(uid)
+    with caplog.at_level("WARNING", logger="autowebinar_wp.web.viewer"):
+        response = harness.post(PLAYER_ERROR, uid, json=body)
+    assert response.status_code == 204
+    [record] = player_errors(caplog)
+    assert (record.kind, record.user_id, record.source) == (body["kind"], uid, source)
+    assert "secret" not in record.source  # a signed CDN URL's query string stays out of logs
+    assert harness.backend.rows(uid) == before
+
+
+@pytest.mark.parametrize("body", [
+    {}, {"kind": "chat"}, {"kind": "video", "detail": "<script>"}, {"kind": "video", "detail": 5},
+    {"kind": "video", "detail": "x" * 81}, {"kind": "captions"},
+    {"kind": "captions", "lang": "de"}, {"kind": "video", "lang": "en"}, [], "video",
+])
+def test_a_malformed_player_error_is_400_and_not_logged(make_harness, caplog, body) -> None:
+    harness = make_harness(CAPTIONS={"en": "/subs/en.vtt"})
+    uid = harness.backend.new_user()
+    with caplog.at_level("WARNING", logger="autowebinar_wp.web.viewer"):
+        response = harness.post(PLAYER_ERROR, uid, json=body)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] in ("invalid_player_error", "bad_request")
+    assert player_errors(caplog) == [] and harness.backend.rows(uid) == []
+
+
+def test_player_errors_need_a_token_and_are_rate_limited(make_harness) -> None:
+    harness = make_harness(PLAYER_ERROR_RATE_LIMIT="2 per minute")
+    assert harness.post(PLAYER_ERROR, json={"kind": "video"}).status_code == 401
+    uid = harness.backend.new_user()
+    statuses = [harness.post(PLAYER_ERROR, uid, json={"kind": "video"}).status_code
+                for _ in range(3)]
+    assert statuses == [204, 204, 429]
