@@ -40,8 +40,7 @@
       // The worker as a same-origin file: the inline (blob:) worker would need a weaker CSP.
       workerPath: media.hlsWorker,
       startPosition: startAt,     // load from the server's position, not from 0
-      capLevelToPlayerSize: true,
-      maxBufferLength: 30
+      capLevelToPlayerSize: true
     });
     var mediaRecovered = false;
     hls.on(Hls.Events.ERROR, function (_event, data) {

@@ -4,12 +4,15 @@ place, with the same honest rules; a broken or missing source is a clear message
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from werkzeug.serving import make_server
 
 from tests.browser.conftest import make_site
 from tests.browser.pages import (
@@ -22,7 +25,7 @@ from tests.browser.pages import (
     server_log,
     wait_until,
 )
-from tests.support import Backend
+from tests.support import Backend, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.mysql]
 
@@ -157,3 +160,55 @@ def test_a_broken_source_is_a_localized_message_and_a_log_line(
         context.close()
     finally:
         sites.close()
+
+
+@pytest.fixture
+def cdn(hls_media: Path) -> Iterator[tuple[str, Counter[str]]]:
+    """Another origin serving the rendition: with CORS under /, without under /no-cors/.
+    The first request for seg2.ts fails (404), as a flaky CDN edge would."""
+    seen: Counter[str] = Counter()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        path = environ["PATH_INFO"]
+        seen[path] += 1
+        cors = not path.startswith("/no-cors/")
+        file = hls_media / path.removeprefix("/no-cors/").lstrip("/")
+        headers = [("Access-Control-Allow-Origin", "*")] if cors else []
+        if not file.is_file() or (path.endswith("/seg2.ts") and seen[path] == 1):
+            start_response("404 Not Found", headers)
+            return [b""]
+        start_response("200 OK", headers)
+        return [file.read_bytes()]
+
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", seen
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def test_hls_from_a_cdn_needs_cors_and_rides_out_a_failed_segment(
+        browser, mysql_backend, tmp_path, cdn) -> None:
+    base, seen = cdn
+    for video_url, cors in ((f"{base}/no-cors/demo/index.m3u8", False),
+                            (f"{base}/demo/index.m3u8", True)):
+        sites = make_site(mysql_backend, tmp_path / f"instance-{cors}", VIDEO_URL=video_url)
+        site = next(sites)
+        try:
+            uid = site.backend.new_user()
+            context = browser.new_context()
+            _page, frame, errors = open_embedded(context, site, uid)
+            if not cors:  # the browser refuses the playlist: a clear message, not a hang
+                frame.wait_for_selector("#aw-media-error", state="visible")
+                assert "cannot be loaded" in frame.inner_text("#aw-media-error")
+            else:  # seg2.ts fails once; hls.js loads it again and it plays to the end
+                frame.wait_for_selector("#aw-post-1", state="visible", timeout=20_000)
+                assert seen["/demo/seg2.ts"] == 2
+                assert frame.locator("#aw-media-error").is_hidden()
+                assert site.backend.meta(uid)[K["completed"]] == "1"
+            assert not csp_refusals(errors), errors
+            context.close()
+        finally:
+            sites.close()
