@@ -203,11 +203,10 @@ def test_hls_from_a_cdn_needs_cors_and_rides_out_a_failed_segment(
             if not cors:  # the browser refuses the playlist: a clear message, not a hang
                 frame.wait_for_selector("#aw-media-error", state="visible")
                 assert "cannot be loaded" in frame.inner_text("#aw-media-error")
-            else:  # seg2.ts fails once; hls.js loads it again and it plays to the end
-                frame.wait_for_selector("#aw-post-1", state="visible", timeout=20_000)
+            else:  # seg2.ts (4-6 s) fails once; hls.js loads it again and plays on past it
+                frame.wait_for_function(f"() => {VIDEO}.currentTime > 6.3", timeout=15_000)
                 assert seen["/demo/seg2.ts"] == 2
                 assert frame.locator("#aw-media-error").is_hidden()
-                assert site.backend.meta(uid)[K["completed"]] == "1"
             assert not csp_refusals(errors), errors
             context.close()
         finally:
