@@ -95,7 +95,7 @@ def test_captions_in_the_viewers_language_with_a_toggle_and_a_language_switch(
         assert iframe and b and b["y"] + b["height"] <= iframe["y"] + iframe["height"], item
     wait_until(lambda: "This is the AutoWebinar demo" in caption_text(frame), what="a sentence")
     frame.evaluate("document.activeElement.blur()")
-    shoot(page, "captions.png")
+    shoot(page.locator("body"), "captions.png")
     context.close()
 
 
