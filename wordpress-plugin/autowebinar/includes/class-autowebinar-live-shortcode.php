@@ -62,13 +62,16 @@ final class Autowebinar_Live_Shortcode {
 			self::TAG
 		);
 		$view    = array_key_exists( (string) $atts['view'], self::VIEWS ) ? (string) $atts['view'] : 'list';
-		$classes = self::classes( (string) $atts['class'] );
+		$classes = Autowebinar_Shortcode::classes( (string) $atts['class'] );
 
 		if ( ! Autowebinar_Config::is_configured() ) {
-			return self::unavailable( $classes );
+			return Autowebinar_Shortcode::unavailable( $classes );
 		}
 		if ( ! is_user_logged_in() ) {
-			return self::visitor_prompt( $classes );
+			return Autowebinar_Shortcode::visitor_prompt(
+				trim( 'autowebinar-live-prompt ' . $classes ),
+				__( 'Our webinars run on a schedule. Registered users choose a time with one click: please log in, or sign up if you do not have an account yet.', 'autowebinar' )
+			);
 		}
 		return self::frame( get_current_user_id(), $view, $classes, absint( $atts['height'] ), (string) $atts['title'] );
 	}
@@ -100,59 +103,5 @@ final class Autowebinar_Live_Shortcode {
 			esc_url( $src ),
 			esc_attr( $title )
 		);
-	}
-
-	/**
-	 * For visitors: a link to log in (back to this page) and a link to the site's /signup/.
-	 *
-	 * @param string $classes Extra CSS classes, already sanitized.
-	 */
-	private static function visitor_prompt( string $classes ): string {
-		$here = get_the_ID() ? get_permalink() : home_url( '/' );
-		return sprintf(
-			'<div class="%1$s"><p>%2$s</p><p><a class="autowebinar-login" href="%3$s">%4$s</a> &middot; <a class="autowebinar-signup" href="%5$s">%6$s</a></p></div>',
-			esc_attr( trim( 'autowebinar-login-prompt autowebinar-live-prompt ' . $classes ) ),
-			esc_html__( 'Our webinars run on a schedule. Registered users choose a time with one click: please log in, or sign up if you do not have an account yet.', 'autowebinar' ),
-			esc_url( wp_login_url( $here ? $here : home_url( '/' ) ) ),
-			esc_html__( 'Log in', 'autowebinar' ),
-			esc_url( home_url( '/signup/' ) ),
-			esc_html__( 'Sign up', 'autowebinar' )
-		);
-	}
-
-	/**
-	 * Missing configuration: details for administrators, a neutral sentence for everyone else.
-	 *
-	 * @param string $classes Extra CSS classes, already sanitized.
-	 */
-	private static function unavailable( string $classes ): string {
-		if ( ! current_user_can( 'manage_options' ) ) {
-			return sprintf(
-				'<p class="%1$s">%2$s</p>',
-				esc_attr( trim( 'autowebinar-unavailable ' . $classes ) ),
-				esc_html__( 'The webinar is not available at the moment.', 'autowebinar' )
-			);
-		}
-		$items = '';
-		foreach ( Autowebinar_Config::problems() as $problem ) {
-			$items .= '<li>' . esc_html( $problem ) . '</li>';
-		}
-		return sprintf(
-			'<div class="%1$s" role="alert"><p><strong>%2$s</strong> %3$s</p><ul>%4$s</ul></div>',
-			esc_attr( trim( 'autowebinar-notice ' . $classes ) ),
-			esc_html__( 'AutoWebinar is not configured.', 'autowebinar' ),
-			esc_html__( 'Only administrators see this notice; everyone else sees a short neutral message instead.', 'autowebinar' ),
-			$items
-		);
-	}
-
-	/**
-	 * Space-separated class names, each through sanitize_html_class().
-	 *
-	 * @param string $value The class attribute as given.
-	 */
-	private static function classes( string $value ): string {
-		$names = array_filter( array_map( 'sanitize_html_class', preg_split( '/\s+/', $value, -1, PREG_SPLIT_NO_EMPTY ) ) );
-		return implode( ' ', $names );
 	}
 }

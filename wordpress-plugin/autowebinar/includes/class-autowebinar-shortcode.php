@@ -100,16 +100,22 @@ final class Autowebinar_Shortcode {
 	}
 
 	/**
-	 * For visitors: a link to log in (back to this page) and a link to the site's /signup/.
+	 * For visitors: a sentence, a link to log in (back to this page) and one to the site's /signup/.
+	 *
+	 * Shared by both shortcodes.
 	 *
 	 * @param string $classes Extra CSS classes, already sanitized.
+	 * @param string $message Why to log in, already translated (escaped here).
 	 */
-	private static function visitor_prompt( string $classes ): string {
+	public static function visitor_prompt( string $classes, string $message = '' ): string {
 		$here = get_the_ID() ? get_permalink() : home_url( '/' );
+		if ( '' === $message ) {
+			$message = __( 'This webinar is a recording of an earlier live session. It is available to registered users: please log in, or sign up if you do not have an account yet.', 'autowebinar' );
+		}
 		return sprintf(
 			'<div class="%1$s"><p>%2$s</p><p><a class="autowebinar-login" href="%3$s">%4$s</a> &middot; <a class="autowebinar-signup" href="%5$s">%6$s</a></p></div>',
 			esc_attr( trim( 'autowebinar-login-prompt ' . $classes ) ),
-			esc_html__( 'This webinar is a recording of an earlier live session. It is available to registered users: please log in, or sign up if you do not have an account yet.', 'autowebinar' ),
+			esc_html( $message ),
 			esc_url( wp_login_url( $here ? $here : home_url( '/' ) ) ),
 			esc_html__( 'Log in', 'autowebinar' ),
 			esc_url( home_url( '/signup/' ) ),
@@ -120,9 +126,11 @@ final class Autowebinar_Shortcode {
 	/**
 	 * Missing configuration: details for administrators, a neutral sentence for everyone else.
 	 *
+	 * Shared by both shortcodes.
+	 *
 	 * @param string $classes Extra CSS classes, already sanitized.
 	 */
-	private static function unavailable( string $classes ): string {
+	public static function unavailable( string $classes ): string {
 		if ( ! current_user_can( 'manage_options' ) ) {
 			return sprintf(
 				'<p class="%1$s">%2$s</p>',
@@ -144,11 +152,11 @@ final class Autowebinar_Shortcode {
 	}
 
 	/**
-	 * Space-separated class names, each through sanitize_html_class().
+	 * Space-separated class names, each through sanitize_html_class(). Shared by both shortcodes.
 	 *
 	 * @param string $value The class attribute as given.
 	 */
-	private static function classes( string $value ): string {
+	public static function classes( string $value ): string {
 		$names = array_filter( array_map( 'sanitize_html_class', preg_split( '/\s+/', $value, -1, PREG_SPLIT_NO_EMPTY ) ) );
 		return implode( ' ', $names );
 	}
