@@ -9,7 +9,6 @@ Screenshots of each state go to docs/screenshots/live-*.png.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -25,6 +24,7 @@ from autowebinar_wp.live.settings import schedule_of
 from autowebinar_wp.live.state import META_KEYS
 from autowebinar_wp.services import services
 from tests.browser.conftest import Site, free_port, make_site, shoot
+from tests.browser.pages import wait_until
 from tests.live.support import STREAM, ShiftedClock, live_config
 from tests.support import SECRET, Backend
 
@@ -96,17 +96,6 @@ def new_page(browser: Any, errors: list[str], *, zone: str = "America/New_York",
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     return page
-
-
-def wait_until(check: Any, timeout: float = 10.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        time.sleep(0.1)
 
 
 def text(page: Any, selector: str) -> str:

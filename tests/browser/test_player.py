@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from autowebinar_wp.state import META_KEYS
 from tests.browser.conftest import shoot
+from tests.browser.pages import position, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.mysql]
 K = META_KEYS
 VIDEO = "document.getElementById('aw-video')"
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        time.sleep(0.1)
-
-
-def position(site, uid: int) -> int:
-    return int(site.backend.meta(uid).get(K["last_position_sec"]) or 0)
 
 
 def open_player(context, site, uid: int, errors: list[str]):
