@@ -12,12 +12,11 @@ Derived facts (never stored separately, so replay can re-derive them from userme
 The honest clock (DESIGN §4 "Viewing"): each viewing carries an `Anchor` (p0, t0), the
 position credited last and the moment it was credited, in milliseconds. A report p at t is
 credited up to p0 + (t - t0) - wall-clock time, never more - and the next anchor is the
-credited point, never the report. Reports up to `slack_sec` beyond the limit are tolerated
-(not flagged as clamped, so the player does not snap back over network jitter), but the
-excess is credited neither into the stored position nor into the anchor, so slack can never
-be banked, whatever the request rate. A report that does not move the stored position
-(stale, reordered, duplicated, or from a second tab behind the first) moves nothing
-backwards and leaves the anchor as it was, so the next honest report is credited in full.
+credited point, never the report (`_next_anchor`). Reports up to `slack_sec` beyond the
+limit are tolerated (not flagged as clamped, so the player does not snap back over network
+jitter), but the excess is credited neither into the stored position nor into the anchor,
+so slack can never be banked, whatever the request rate. A stale, reordered or duplicated
+report moves nothing backwards and costs the next honest report nothing.
 Anchors travel with the client, signed (anchors.py), because the store's one-second
 datetimes cannot carry them.
 """
@@ -285,11 +284,26 @@ def _advance(state: State, now: datetime, precise: int, config: SessionConfig,
     position = max(stored, credited // 1000)
     moved = dataclasses.replace(state, last_position_sec=position, last_seen_at=now)
     moved, events = _milestones(state, moved, now, config)
-    # The anchor moves only with a report that moved the stored position: a stale, lower or
-    # duplicated report (or one from a tab behind another) must not use up wall-clock time.
-    following = Anchor(anchor.session_id, credited, precise) if position > stored else anchor
     return Outcome(moved, tuple(events), position,
-                   clamped=wanted > limit + config.slack_sec * 1000, anchor=following)
+                   clamped=wanted > limit + config.slack_sec * 1000,
+                   anchor=_next_anchor(anchor, credited, limit, precise, config))
+
+
+def _next_anchor(anchor: Anchor, credited: int, limit: int, precise: int,
+                 config: SessionConfig) -> Anchor:
+    """Where the viewing stands after a report: the credited point, never the report.
+
+    A report below the anchor (stale, reordered) leaves it as it was. Otherwise the anchor
+    moves to the credited position, dated back by the allowance this report left unused, up
+    to one slack: a report that spent a moment on the way (or a duplicate delivered late)
+    costs an honest viewer nothing later, while a pause cannot be banked beyond that slack.
+    Either way the new anchor allows no more than the old one did, so no sequence of reports
+    gets ahead of the first anchor plus wall-clock time.
+    """
+    if credited < anchor.position_ms:
+        return anchor
+    unused = min(limit - credited, config.slack_sec * 1000)
+    return Anchor(anchor.session_id, credited, precise - unused)
 
 
 def _milestones(
