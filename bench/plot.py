@@ -37,6 +37,14 @@ def plot(results: Path, out: Path = DEFAULT_OUT) -> Path:
                 label=label)
         ax_rps.plot(conns, [r["wrk"]["rps"] for r in runs], style, marker="o", color=colour,
                     label=label)
+    wp_runs = sorted(data.get("wordpress", {}).get("runs", []), key=lambda r: r["connections"])
+    if wp_runs:
+        conns = [r["connections"] for r in wp_runs]
+        label = "WordPress plugin (admin-ajax), keep-alive"
+        ax.plot(conns, [r["wrk"]["p99_ms"] for r in wp_runs], "-.", marker="^",
+                color="tab:brown", label=label)
+        ax_rps.plot(conns, [r["wrk"]["rps"] for r in wp_runs], "-.", marker="^",
+                    color="tab:brown", label=label)
     raw_conns = sorted(int(c) for c in data["raw"])
     for mode, colour in (("min", "tab:orange"), ("locked", "tab:red")):
         if raw_conns and all(mode in data["raw"][str(c)] for c in raw_conns):
