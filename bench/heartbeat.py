@@ -753,6 +753,11 @@ def write_amplification(window: dict[str, Any]) -> dict[str, Any]:
             for k, v in rows.items()}
 
 
+def attributed_cpu_ms(window: dict[str, Any]) -> float:
+    """CPU per heartbeat of every process the bench accounts for (server, MariaDB, client)."""
+    return float(sum(v for k, v in window["cpu_ms_per_request"].items() if k != "other"))
+
+
 def statements(window: dict[str, Any]) -> float:
     """Statements per heartbeat: the bench user's own (USER_STATISTICS), else global Questions
     (which then count other clients of a shared server too)."""
@@ -770,7 +775,7 @@ def print_report(result: dict[str, Any]) -> None:
           f"window, {cfg['users']} users")
     head = (f"{'server':<9} {'conns':>5} {'client':<10} | {'rps':>7} {'p50':>7} {'p95':>7} "
             f"{'p99':>7} {'err':>4} {'clamp':>5} | {'stmts':>5} {'srv µs':>7} | "
-            f"{'×min':>5} {'×locked':>7} {'×wp':>5}")
+            f"{'×min':>5} {'×locked':>7} {'×wp':>5} {'cpu':>5}")
     print(head)
     print("-" * len(head))
     for run in result["runs"]:
@@ -778,7 +783,8 @@ def print_report(result: dict[str, Any]) -> None:
         raw = result["raw"].get(str(run["connections"]), {})
         ratio_min = s["rps"] / raw["min"]["rps"] if "min" in raw else float("nan")
         ratio_locked = s["rps"] / raw["locked"]["rps"] if "locked" in raw else float("nan")
-        ratio_wp = f"{run['ratio_wordpress']:>5.2f}" if "ratio_wordpress" in run else "    -"
+        ratio_wp = (f"{run['ratio_wordpress']:>5.2f} {run['cpu_ratio_wordpress']:>5.2f}"
+                    if "ratio_wordpress" in run else "    -     -")
         print(f"{run['server']:<9} {run['connections']:>5} {run['client']:<10} | "
               f"{s['rps']:>7.1f} {s['p50_ms']:>7.2f} {s['p95_ms']:>7.2f} {s['p99_ms']:>7.2f} "
               f"{s['error_count']:>4} {s['clamped']:>5} | "
@@ -787,7 +793,8 @@ def print_report(result: dict[str, Any]) -> None:
               f"{ratio_min:>5.2f} {ratio_locked:>7.2f} {ratio_wp}")
     print("(latencies in ms; stmts = statements per heartbeat (SELECT + UPDATE + other) of the "
           "bench's DB user; srv µs = CPU of the server's processes per heartbeat; ×min / "
-          "×locked = rps / the raw limit's rps; ×wp = rps / WordPress's rps, keep-alive)")
+          "×locked = rps / the raw limit's rps; ×wp = rps / WordPress's rps, keep-alive; "
+          "cpu = WordPress's CPU per heartbeat / ours (server + MariaDB + client))")
     wordpress = result.get("wordpress")
     if wordpress:
         print()
@@ -1077,12 +1084,16 @@ def main(argv: list[str] | None = None) -> int:
                 "db_user": wp_user, "action": wpbench.ACTION,
                 "object_cache": "none (WordPress's default, per request)",
             }
-            wp_rps = {run["connections"]: run["wrk"]["rps"]
-                      for run in result["wordpress"]["runs"]}
+            wp_runs = {run["connections"]: run for run in result["wordpress"]["runs"]}
             for run in result["runs"]:
-                if run["client"] == "keep-alive" and wp_rps.get(run["connections"]):
-                    run["ratio_wordpress"] = round(run["wrk"]["rps"]
-                                                   / wp_rps[run["connections"]], 2)
+                wp_run = wp_runs.get(run["connections"])
+                if run["client"] == "keep-alive" and wp_run and wp_run["wrk"]["rps"]:
+                    run["ratio_wordpress"] = round(run["wrk"]["rps"] / wp_run["wrk"]["rps"], 2)
+                    # CPU per heartbeat, WordPress's over ours: the capacity ratio on a
+                    # CPU-bound machine, less sensitive than rps to other work during a window.
+                    run["cpu_ratio_wordpress"] = round(
+                        attributed_cpu_ms(wp_run["window"])
+                        / max(1e-9, attributed_cpu_ms(run["window"])), 2)
             result["rss"]["wordpress (php-fpm)"] = result["wordpress"]["rss"]
         if not args.skip_raw:
             for connections in levels:
