@@ -34,10 +34,11 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from autowebinar_wp.session import END_TOLERANCE_SEC
 from autowebinar_wp.state import MILESTONES
@@ -371,8 +372,6 @@ def probe_queries(site: Site, cookie: str, nonce: str, position: int) -> list[st
     out = site.root / "probe-queries.json"
     spec = site.root / "probe.json"
     cookies = dict(part.split("=", 1) for part in cookie.split("; "))
-    from urllib.parse import unquote
-
     spec.write_text(json.dumps({
         "post": {"action": ACTION, "_ajax_nonce": nonce, "position_sec": str(position)},
         "cookies": {name: unquote(value) for name, value in cookies.items()},
@@ -455,8 +454,8 @@ def build(root: Path, db_url: str, users: int, duration_sec: int, slack_sec: int
 # ---- the server: nginx + php-fpm ---------------------------------------------------------------
 
 
-def _wait(predicate: Any, what: str, procs: list[subprocess.Popen[bytes]], log: Path,
-          timeout: float = 30) -> None:
+def _wait(predicate: Callable[[], bool], what: str, procs: list[subprocess.Popen[bytes]],
+          log: Path, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for proc in procs:
@@ -520,12 +519,12 @@ class WordPressServer:
             fpm_cmd = [fpm, "--nodaemonize", "--fpm-config", str(root / "php-fpm.conf")]
             if os.geteuid() == 0:
                 fpm_cmd.append("--allow-to-run-as-root")  # a throwaway pool of the bench's own
-            self.fpm = subprocess.Popen(fpm_cmd, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+            fpm_proc = self.fpm = subprocess.Popen(
+                fpm_cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 _wait(lambda: (root / "php-fpm.sock").exists()
-                      and len(_children(self.fpm.pid)) >= children,  # type: ignore[union-attr]
-                      "php-fpm", [self.fpm], root / "php-fpm.log")
+                      and len(_children(fpm_proc.pid)) >= children,
+                      "php-fpm", [fpm_proc], root / "php-fpm.log")
                 self.nginx = subprocess.Popen(
                     [nginx, "-e", str(root / "nginx-error.log"), "-c", str(root / "nginx.conf"),
                      "-g", "daemon off;"],
