@@ -18,9 +18,14 @@ test:
 	.ci/test
 
 # Benchmarks (see BENCHMARKS.md): each one command from a clean clone; MariaDB must answer.
+# The WordPress baseline (--wordpress) runs Debian's WordPress under its own nginx + php-fpm.
+BENCH_PKGS = wrk nginx php-fpm php-mysql wordpress
+
 bench-heartbeat: $(VENV)/.installed
-	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(VENV)/bin/python bench/heartbeat.py --plot
+	missing=$$(for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  [ -z "$$missing" ] || (apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null)
+	$(VENV)/bin/python bench/heartbeat.py --wordpress --plot
 
 bench-admin: $(VENV)/.installed
 	$(VENV)/bin/python bench/admin_scale.py --buffer-pool-mb 1024 --plot

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/heartbeat.py [--duration 20] [--concurrency 8,32]
         [--servers granian,gunicorn,gthread] [--keepalive on,off] [--users 10000]
-        [--profile] [--plot]
+        [--wordpress [--wp-children 8]] [--profile] [--plot]
 
 What it does (BENCHMARKS.md has the results and the reasoning):
 
@@ -21,12 +21,17 @@ What it does (BENCHMARKS.md has the results and the reasoning):
    texts: **min** = SELECT + UPDATE + COMMIT (no lock: the least any honest heartbeat
    needs), and **locked** = GET_LOCK + SELECT + UPDATE + COMMIT + RELEASE_LOCK (the previous
    write path).
-5. MariaDB's counters (SHOW GLOBAL STATUS: Questions, Com_*; USER_STATISTICS of the bench's
+5. With --wordpress, in the same run, at the same levels (keep-alive): the heartbeat as a
+   typical WordPress plugin does it (bench/wordpress.py): WordPress installed on the same
+   database and users, each user logged in with real auth cookies, an admin-ajax POST handled
+   by `wp_ajax_<action>` with get_user_meta()/update_user_meta(), nginx + php-fpm (opcache
+   on), its own DB user (bench/heartbeat_wp.lua). Ratio = service rps / WordPress rps.
+6. MariaDB's counters (SHOW GLOBAL STATUS: Questions, Com_*; USER_STATISTICS of each side's
    own DB user) before and after each window: statements per heartbeat next to req/s. CPU
    per request by process, peak RSS per server worker; a table on stdout, JSON in
    bench/out/heartbeat.json.
 
-It drops its database and user at the end (--keep-db keeps the database).
+It drops its database and users at the end (--keep-db keeps the database).
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pymysql
 
@@ -69,10 +74,12 @@ if SRC:
     sys.path.insert(0, SRC)
 
 from autowebinar_wp import tokens  # noqa: E402
+from autowebinar_wp.session import SessionConfig  # noqa: E402
 from tests.wordpress_fixtures import WP_USERMETA_DDL, wordpress_meta  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 LUA = ROOT / "bench" / "heartbeat.lua"
+LUA_WP = ROOT / "bench" / "heartbeat_wp.lua"
 PREFIX = "wp_"
 TABLE = f"{PREFIX}usermeta"
 REF_KEYS = ("invited_by", "wh_ref", "ref")
@@ -110,7 +117,8 @@ STATUS_KEYS = (
     "Innodb_pages_written", "Handler_update", "Handler_read_key", "Handler_read_next",
 )
 USERSTAT_KEYS = (
-    "BYTES_RECEIVED", "BYTES_SENT", "ROWS_READ", "ROWS_SENT", "ROWS_UPDATED", "ROWS_INSERTED",
+    "TOTAL_CONNECTIONS", "BYTES_RECEIVED", "BYTES_SENT", "ROWS_READ", "ROWS_SENT",
+    "ROWS_UPDATED", "ROWS_INSERTED",
     "SELECT_COMMANDS", "UPDATE_COMMANDS", "OTHER_COMMANDS", "COMMIT_TRANSACTIONS",
     "ROLLBACK_TRANSACTIONS", "BUSY_TIME", "CPU_TIME",
 )
@@ -260,6 +268,14 @@ def create_bench_user(admin: Admin, db: str, user: str, password: str) -> None:
     admin.q(f"GRANT SELECT, INSERT, UPDATE ON `{db}`.`{TABLE}` TO '{user}'@'127.0.0.1'")
 
 
+def create_wordpress_user(admin: Admin, db: str, user: str, password: str) -> None:
+    """WordPress's own DB user (all privileges on its database, as its installer asks), so
+    that USER_STATISTICS counts its statements apart from the service's."""
+    drop_bench_user(admin, user)
+    admin.q(f"CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY %s", (password,))
+    admin.q(f"GRANT ALL PRIVILEGES ON `{db}`.* TO '{user}'@'127.0.0.1'")
+
+
 def drop_bench_user(admin: Admin, user: str) -> None:
     admin.q(f"DROP USER IF EXISTS '{user}'@'127.0.0.1'")
 
@@ -341,8 +357,9 @@ class Server:
                 return int(param.default)  # type: ignore[arg-type]
         return 1
 
-    def cpu_sec(self) -> float:
-        return sum(proc_cpu_sec(pid) for pid in [self.proc.pid, *self.workers])
+    def process_groups(self) -> dict[str, list[int]]:
+        """The processes whose CPU a window charges to the server, by name."""
+        return {"server": [self.proc.pid, *self.workers]}
 
     def rss(self) -> list[dict[str, int]]:
         return [{"pid": pid, "peak_rss_kb": proc_status_kb(pid, "VmHWM"),
@@ -420,10 +437,14 @@ def join_all(port: int, user_tokens: dict[int, str], concurrency: int) -> dict[s
 # ---- measurement around a phase ----------------------------------------------------------------
 
 
+class Processes(Protocol):
+    def process_groups(self) -> dict[str, list[int]]: ...
+
+
 class Window:
     """Status, user statistics and CPU deltas over one measured phase."""
 
-    def __init__(self, admin: Admin, db_user: str, server: Server | None,
+    def __init__(self, admin: Admin, db_user: str, server: Processes | None,
                  mariadb_pid: int | None):
         self.admin, self.db_user, self.server, self.mariadb_pid = (
             admin, db_user, server, mariadb_pid)
@@ -449,8 +470,9 @@ class Window:
                      if user1 is not None and self.user0 is not None else None)
 
     def _cpu(self) -> dict[str, float]:
+        groups = self.server.process_groups() if self.server else {"server": []}
         return {
-            "server": self.server.cpu_sec() if self.server else 0.0,
+            **{name: sum(proc_cpu_sec(pid) for pid in pids) for name, pids in groups.items()},
             "mariadb": proc_cpu_sec(self.mariadb_pid) if self.mariadb_pid else 0.0,
             "client": children_cpu_sec(),
             "machine": machine_cpu_sec(),
@@ -478,9 +500,9 @@ class Window:
 
 
 def run_wrk(url: str, data_file: Path, connections: int, seconds: int,
-            threads: int, keepalive: bool = True) -> dict[str, Any]:
+            threads: int, keepalive: bool = True, lua: Path = LUA) -> dict[str, Any]:
     cmd = ["wrk", "-t", str(min(threads, connections)), "-c", str(connections),
-           "-d", f"{seconds}s", "--timeout", "10s", "-s", str(LUA), url, "--", str(data_file),
+           "-d", f"{seconds}s", "--timeout", "10s", "-s", str(lua), url, "--", str(data_file),
            "keep-alive" if keepalive else "close"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     match = re.search(r"^AWBENCH (\{.*\})$", out, re.M)
@@ -489,7 +511,8 @@ def run_wrk(url: str, data_file: Path, connections: int, seconds: int,
     result: dict[str, Any] = json.loads(match.group(1))
     seconds_run = result["duration_us"] / 1e6
     lat = result["latency_us"]
-    errors = sum(result["errors"].values())
+    # heartbeat_wp.lua: a 200 without {"success":true} is an error too
+    errors = sum(result["errors"].values()) + result.get("bad", 0)
     result.update({
         "rps": round(result["requests"] / seconds_run, 1),
         "p50_ms": lat["p50"] / 1000, "p95_ms": lat["p95"] / 1000, "p99_ms": lat["p99"] / 1000,
@@ -730,6 +753,11 @@ def write_amplification(window: dict[str, Any]) -> dict[str, Any]:
             for k, v in rows.items()}
 
 
+def attributed_cpu_ms(window: dict[str, Any]) -> float:
+    """CPU per heartbeat of every process the bench accounts for (server, MariaDB, client)."""
+    return float(sum(v for k, v in window["cpu_ms_per_request"].items() if k != "other"))
+
+
 def statements(window: dict[str, Any]) -> float:
     """Statements per heartbeat: the bench user's own (USER_STATISTICS), else global Questions
     (which then count other clients of a shared server too)."""
@@ -747,7 +775,7 @@ def print_report(result: dict[str, Any]) -> None:
           f"window, {cfg['users']} users")
     head = (f"{'server':<9} {'conns':>5} {'client':<10} | {'rps':>7} {'p50':>7} {'p95':>7} "
             f"{'p99':>7} {'err':>4} {'clamp':>5} | {'stmts':>5} {'srv µs':>7} | "
-            f"{'×min':>5} {'×locked':>7}")
+            f"{'×min':>5} {'×locked':>7} {'×wp':>5} {'cpu':>5}")
     print(head)
     print("-" * len(head))
     for run in result["runs"]:
@@ -755,15 +783,45 @@ def print_report(result: dict[str, Any]) -> None:
         raw = result["raw"].get(str(run["connections"]), {})
         ratio_min = s["rps"] / raw["min"]["rps"] if "min" in raw else float("nan")
         ratio_locked = s["rps"] / raw["locked"]["rps"] if "locked" in raw else float("nan")
+        ratio_wp = (f"{run['ratio_wordpress']:>5.2f} {run['cpu_ratio_wordpress']:>5.2f}"
+                    if "ratio_wordpress" in run else "    -     -")
         print(f"{run['server']:<9} {run['connections']:>5} {run['client']:<10} | "
               f"{s['rps']:>7.1f} {s['p50_ms']:>7.2f} {s['p95_ms']:>7.2f} {s['p99_ms']:>7.2f} "
               f"{s['error_count']:>4} {s['clamped']:>5} | "
               f"{statements(w):>5.2f} "
               f"{w['cpu_ms_per_request']['server'] * 1000:>7.0f} | "
-              f"{ratio_min:>5.2f} {ratio_locked:>7.2f}")
+              f"{ratio_min:>5.2f} {ratio_locked:>7.2f} {ratio_wp}")
     print("(latencies in ms; stmts = statements per heartbeat (SELECT + UPDATE + other) of the "
           "bench's DB user; srv µs = CPU of the server's processes per heartbeat; ×min / "
-          "×locked = rps / the raw limit's rps)")
+          "×locked = rps / the raw limit's rps; ×wp = rps / WordPress's rps, keep-alive; "
+          "cpu = WordPress's CPU per heartbeat / ours (server + MariaDB + client))")
+    wordpress = result.get("wordpress")
+    if wordpress:
+        print()
+        print(f"{'wordpress':<9} {'conns':>5} | {'rps':>7} {'p50':>7} {'p95':>7} {'p99':>7} "
+              f"{'err':>4} {'clamp':>5} | {'stmts':>5} {'conn':>4} {'php µs':>7} "
+              f"{'nginx µs':>8} {'db µs':>6}")
+        for run in wordpress["runs"]:
+            s, w = run["wrk"], run["window"]
+            cpu = w["cpu_ms_per_request"]
+            conns = (w.get("user_per_request") or {}).get("TOTAL_CONNECTIONS", float("nan"))
+            print(f"{'':<9} {run['connections']:>5} | {s['rps']:>7.1f} {s['p50_ms']:>7.2f} "
+                  f"{s['p95_ms']:>7.2f} {s['p99_ms']:>7.2f} {s['error_count']:>4} "
+                  f"{s['clamped']:>5} | {statements(w):>5.2f} {conns:>4.2f} "
+                  f"{cpu['php'] * 1000:>7.0f} {cpu['nginx'] * 1000:>8.0f} "
+                  f"{cpu['mariadb'] * 1000:>6.0f}")
+        php = wordpress.get("php", {})
+        opcache = php.get("opcache") or {}
+        print(f"(admin-ajax.php, nginx + {wordpress['config']['php_fpm_processes']} php-fpm "
+              f"processes, PHP {php.get('php')} {php.get('sapi')}, opcache "
+              f"{'on' if opcache.get('enabled') else 'OFF'} ({opcache.get('hits')} hits, "
+              f"{opcache.get('misses')} misses); stmts = statements per heartbeat of WordPress's "
+              "DB user, conn = connections per heartbeat; CPU per heartbeat)")
+        queries = wordpress.get("queries_one_heartbeat") or []
+        print(f"One heartbeat through $wpdb ({len(queries)} queries, SAVEQUERIES; connection "
+              "set-up not listed):")
+        for query in queries:
+            print("  " + " ".join(query.split())[:110])
     print()
     print(f"{'raw':<9} {'conns':>5} | {'rps':>7} {'p50':>7} {'p95':>7} {'p99':>7} | "
           f"{'stmts':>5} {'client µs':>9}")
@@ -776,7 +834,7 @@ def print_report(result: dict[str, Any]) -> None:
                   f"{w['cpu_ms_per_request']['client'] * 1000:>9.0f}")
     print()
     print("CPU per heartbeat (ms) by process:")
-    for run in result["runs"]:
+    for run in result["runs"] + (wordpress or {}).get("runs", []):
         cpu = run["window"]["cpu_ms_per_request"]
         print(f"  {run['server']:<9} c={run['connections']:<3} {run['client']:<10} "
               + "  ".join(f"{k}={v:.3f}" for k, v in cpu.items()))
@@ -789,7 +847,9 @@ def print_report(result: dict[str, Any]) -> None:
         print()
         print(f"Write amplification, {wa['server']} c={wa['connections']} keep-alive "
               "(per heartbeat / per viewer-minute = 6 heartbeats):")
-        for side in ("sidecar", "raw_min"):
+        for side in ("sidecar", "raw_min", "wordpress"):
+            if side not in wa:
+                continue
             print(f"  {side}:")
             for key, value in wa[side].items():
                 print(f"    {key:<40} {value['per_heartbeat']:>10} "
@@ -801,6 +861,54 @@ def print_report(result: dict[str, Any]) -> None:
               "samples, Python CPU: samples holding the GIL; self time by package):")
         for key, value in prof["self_by_package_pct"].items():
             print(f"  {value:>5.1f}%  {key}")
+
+
+# ---- WordPress phase (wrk against nginx + php-fpm) -------------------------------------------
+
+
+def run_wordpress(args: argparse.Namespace, admin: Admin, site: Any, db_user: str,
+                  joined: dict[int, int], levels: list[int],
+                  mariadb_pid: int | None) -> dict[str, Any]:
+    """The heartbeat through WordPress's admin-ajax at each level (keep-alive clients)."""
+    from bench import wordpress as wpbench
+
+    data_file = OUT / "users-wp.txt"
+    data_file.write_text("".join(
+        f"{uid}\t{joined[uid]}\t{cookie}\t{nonce}\n"
+        for uid, (cookie, nonce) in sorted(site.sessions.items()) if uid in joined))
+    out: dict[str, Any] = {"runs": []}
+    server = wpbench.WordPressServer(site, args.wp_children)
+    try:
+        log(f"wordpress up on :{site.port}: nginx + php-fpm, {args.wp_children} processes")
+        for connections in levels:
+            if args.warmup:
+                run_wrk(site.url, data_file, connections, args.warmup, args.wrk_threads,
+                        lua=LUA_WP)
+            time.sleep(LUA_COOLDOWN_SEC)  # as for the servers: let the users rest
+            log(f"wordpress c={connections} keep-alive: wrk for {args.duration} s")
+            with Window(admin, db_user, server, mariadb_pid) as window:
+                outcome = run_wrk(site.url, data_file, connections, args.duration,
+                                  args.wrk_threads, lua=LUA_WP)
+            per = window.per_request(outcome["ok"])
+            log(f"  {outcome['rps']} rps, p50 {outcome['p50_ms']} p99 {outcome['p99_ms']} ms, "
+                f"errors {outcome['error_count']}, clamped {outcome['clamped']}, "
+                f"statements/hb {statements(per):.2f}")
+            out["runs"].append({"server": "wordpress", "connections": connections,
+                                "client": "keep-alive", "wrk": outcome, "window": per})
+        out["php"] = server.info()
+        out["rss"] = [{"pid": pid, "peak_rss_kb": proc_status_kb(pid, "VmHWM"),
+                       "rss_kb": proc_status_kb(pid, "VmRSS")} for pid in server.workers]
+    finally:
+        server.stop()
+    # What one heartbeat sends through $wpdb (php-cli with SAVEQUERIES, after the windows: the
+    # steady state, not the first requests, which schedule WordPress's cron events), for a user
+    # last seen over a second ago, so that the position and last_seen_at both change.
+    time.sleep(1.5)
+    uid = min(uid for uid in site.sessions if uid in joined)
+    cookie, nonce = site.sessions[uid]
+    out["queries_one_heartbeat"] = wpbench.probe_queries(
+        site, cookie, nonce, int(time.time()) - joined[uid] - 2)
+    return out
 
 
 # ---- main ------------------------------------------------------------------------------------
@@ -826,6 +934,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--db-user", default="awbench", help="database user to create and drop")
     p.add_argument("--keep-db", action="store_true")
     p.add_argument("--skip-raw", action="store_true", help="sidecar only (for quick tuning)")
+    p.add_argument("--wordpress", action="store_true",
+                   help="also measure the heartbeat as a typical WordPress plugin does it "
+                        "(admin-ajax + update_user_meta, nginx + php-fpm; bench/wordpress.py)")
+    p.add_argument("--wp-children", type=int, default=8,
+                   help="php-fpm processes for --wordpress (pm = static)")
+    p.add_argument("--wp-db-user", default=None,
+                   help="WordPress's database user to create and drop (default: <db-user>_wp)")
     p.add_argument("--profile", action="store_true",
                    help="py-spy (--gil: Python CPU) the first server during its 32-connection "
                         "keep-alive window (or the highest)")
@@ -845,6 +960,15 @@ def main(argv: list[str] | None = None) -> int:
     host, _, port_text = hostport.partition(":")
     admin = Admin(host, int(port_text or 3306), admin_user or "root", admin_pw)
     db_password = secrets.token_urlsafe(16)
+    wp_user = args.wp_db_user or f"{args.db_user}_wp"
+    if args.wordpress:
+        from bench import wordpress as wpbench
+
+        missing = wpbench.missing_programs()
+        if missing:
+            sys.exit(f"--wordpress needs: apt-get install {' '.join(missing)}")
+        if not servers:
+            sys.exit("--wordpress needs a server: the users join through the service first")
     # Two runs would drop each other's database and user: one at a time per MariaDB server.
     if admin.q("SELECT GET_LOCK(%s, 0)", (f"autowebinar-bench:{args.db}",))[0][0] != 1:
         sys.exit(f"another bench is using database `{args.db}` on this server (--db to change)")
@@ -853,6 +977,7 @@ def main(argv: list[str] | None = None) -> int:
                               "rss": {}}
     userstat_before = admin.q("SELECT @@GLOBAL.userstat")[0][0]
     server: Server | None = None
+    wp_site = None
     instance = tempfile.mkdtemp(prefix="awbench-")
     try:
         log(f"seeding {args.users} users into `{args.db}`.{TABLE}")
@@ -860,6 +985,19 @@ def main(argv: list[str] | None = None) -> int:
         rows = seed_database(admin, args.db, args.users)
         log(f"  {rows} WordPress meta rows in {time.perf_counter() - t0:.1f} s")
         create_bench_user(admin, args.db, args.db_user, db_password)
+        if args.wordpress:
+            # Before the service's run, so that both sides see the same table (WordPress adds
+            # each user's login session to session_tokens).
+            wp_password = secrets.token_urlsafe(16)
+            create_wordpress_user(admin, args.db, wp_user, wp_password)
+            log("installing WordPress on the same database; logging every user in")
+            t0 = time.perf_counter()
+            wp_site = wpbench.build(
+                Path(instance) / "wordpress",
+                f"mysql+pymysql://{wp_user}:{wp_password}@{host}:{int(port_text or 3306)}/"
+                f"{args.db}", args.users, VIDEO_DURATION_SEC,
+                SessionConfig(VIDEO_DURATION_SEC).slack_sec, free_port())
+            log(f"  {len(wp_site.sessions)} sessions in {time.perf_counter() - t0:.1f} s")
         try:
             admin.q("SET GLOBAL userstat = 1")  # per-user counters: ours, not other clients'
         except pymysql.MySQLError as exc:
@@ -936,6 +1074,27 @@ def main(argv: list[str] | None = None) -> int:
             result["rss"][name] = server.rss()
             server.stop()
             server = None
+        if wp_site is not None:
+            result["wordpress"] = run_wordpress(args, admin, wp_site, wp_user, joined, levels,
+                                                mariadb_pid)
+            result["wordpress"]["config"] = {
+                "server": "nginx (Debian) + php-fpm 8.2, Debian's fpm/php.ini (opcache on), "
+                          "pm = static",
+                "php_fpm_processes": args.wp_children, "nginx_workers": "auto",
+                "db_user": wp_user, "action": wpbench.ACTION,
+                "object_cache": "none (WordPress's default, per request)",
+            }
+            wp_runs = {run["connections"]: run for run in result["wordpress"]["runs"]}
+            for run in result["runs"]:
+                wp_run = wp_runs.get(run["connections"])
+                if run["client"] == "keep-alive" and wp_run and wp_run["wrk"]["rps"]:
+                    run["ratio_wordpress"] = round(run["wrk"]["rps"] / wp_run["wrk"]["rps"], 2)
+                    # CPU per heartbeat, WordPress's over ours: the capacity ratio on a
+                    # CPU-bound machine, less sensitive than rps to other work during a window.
+                    run["cpu_ratio_wordpress"] = round(
+                        attributed_cpu_ms(wp_run["window"])
+                        / max(1e-9, attributed_cpu_ms(run["window"])), 2)
+            result["rss"]["wordpress (php-fpm)"] = result["wordpress"]["rss"]
         if not args.skip_raw:
             for connections in levels:
                 for mode in RAW_MODES:
@@ -956,6 +1115,11 @@ def main(argv: list[str] | None = None) -> int:
                 "raw_min": write_amplification(
                     result["raw"][str(top["connections"])]["min"]["window"]),
             }
+            wp_top = next((run for run in result.get("wordpress", {}).get("runs", [])
+                           if run["connections"] == top["connections"]), None)
+            if wp_top is not None:
+                result["write_amplification"]["wordpress"] = write_amplification(
+                    wp_top["window"])
         if args.profile:
             path = OUT / f"profile-c{profile_level}.txt"
             if path.exists():
@@ -963,8 +1127,7 @@ def main(argv: list[str] | None = None) -> int:
                                      "file": str(path), **summarise_profile(path)}
         Path(args.out).write_text(json.dumps(result, indent=2, default=str) + "\n")
         log(f"results in {args.out}")
-        if not args.skip_raw:
-            print_report(result)
+        print_report(result)
         if args.plot:
             from bench.plot import plot
 
@@ -975,6 +1138,8 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(pymysql.MySQLError):
             admin.q(f"SET GLOBAL userstat = {int(userstat_before)}")
         drop_bench_user(admin, args.db_user)
+        if args.wordpress:
+            drop_bench_user(admin, wp_user)
         if not args.keep_db:
             admin.q(f"DROP DATABASE IF EXISTS `{args.db}`")
         shutil.rmtree(instance, ignore_errors=True)

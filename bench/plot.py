@@ -1,4 +1,4 @@
-"""Heartbeat latency and throughput against concurrency, per server and raw limit.
+"""Heartbeat latency and throughput against concurrency: servers, raw limit, WordPress.
 
     .venv/bin/python bench/plot.py [bench/out/heartbeat.json] [-o PNG]
 
@@ -21,6 +21,7 @@ def plot(results: Path, out: Path = DEFAULT_OUT) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     data = json.loads(results.read_text())
     fig, (ax, ax_rps) = plt.subplots(1, 2, figsize=(12, 4.8))
@@ -37,6 +38,14 @@ def plot(results: Path, out: Path = DEFAULT_OUT) -> Path:
                 label=label)
         ax_rps.plot(conns, [r["wrk"]["rps"] for r in runs], style, marker="o", color=colour,
                     label=label)
+    wp_runs = sorted(data.get("wordpress", {}).get("runs", []), key=lambda r: r["connections"])
+    if wp_runs:
+        conns = [r["connections"] for r in wp_runs]
+        label = "WordPress plugin (admin-ajax), keep-alive"
+        ax.plot(conns, [r["wrk"]["p99_ms"] for r in wp_runs], "-.", marker="^",
+                color="tab:brown", label=label)
+        ax_rps.plot(conns, [r["wrk"]["rps"] for r in wp_runs], "-.", marker="^",
+                    color="tab:brown", label=label)
     raw_conns = sorted(int(c) for c in data["raw"])
     for mode, colour in (("min", "tab:orange"), ("locked", "tab:red")):
         if raw_conns and all(mode in data["raw"][str(c)] for c in raw_conns):
@@ -53,11 +62,20 @@ def plot(results: Path, out: Path = DEFAULT_OUT) -> Path:
         axis.set_xlabel("concurrent connections")
         axis.set_ylabel(ylabel)
         axis.set_title(title)
-        axis.set_ylim(bottom=0)
+        if axis is ax and wp_runs:
+            # WordPress's p99 is an order of magnitude above the rest.
+            axis.set_yscale("log")
+            plain = FuncFormatter(lambda value, _pos: f"{value:g}")
+            axis.yaxis.set_major_formatter(plain)
+            axis.yaxis.set_minor_formatter(plain)
+            axis.set_ylabel(ylabel + " (log scale)")
+        else:
+            axis.set_ylim(bottom=0)
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize=7)
     m = data["machine"]
-    fig.suptitle(f"autowebinar-wp heartbeat: servers vs the raw PyMySQL limit - {m['cores']} "
+    against = "the raw PyMySQL limit" + (" and a WordPress plugin" if wp_runs else "")
+    fig.suptitle(f"autowebinar-wp heartbeat: servers vs {against} - {m['cores']} "
                  f"cores, MariaDB {m['mariadb'].split('-')[0]}", fontsize=10)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -53,7 +53,9 @@ MARKER = "@@AUTOWEBINAR-HARNESS-RESULT@@"
 PHP_TIMEOUT = 60
 
 # The subscribers the tests use; each test family gets its own so that tests stay independent.
-SUBSCRIBERS = ("viewer", "fresh", "meta", "done", "cache", "e2e", "nowrite", "privacy", "live")
+SUBSCRIBERS = (
+    "viewer", "fresh", "meta", "done", "cache", "e2e", "nowrite", "privacy", "live", "bench",
+)
 ADMIN = "awadmin"
 
 
@@ -312,8 +314,9 @@ def php_str(value: str) -> str:
 
 
 def wp_config(
-    *, db_url: str, site_url: str, secret: str, sidecar_url: str, debug_log: Path
+    *, db_url: str, site_url: str, secret: str, sidecar_url: str, debug_log: Path | None
 ) -> str:
+    """The site's wp-config.php; `debug_log=None` leaves WP_DEBUG off (bench/wordpress.py)."""
     url = make_url(db_url)
     host = f"{url.host or '127.0.0.1'}:{url.port or 3306}"
     defines: list[tuple[str, str]] = [
@@ -330,10 +333,15 @@ def wp_config(
     defines += [
         ("WP_HOME", php_str(site_url)),
         ("WP_SITEURL", php_str(site_url)),
-        ("WP_ENVIRONMENT_TYPE", "'local'"),
-        ("WP_DEBUG", "true"),
-        ("WP_DEBUG_LOG", php_str(str(debug_log))),
-        ("WP_DEBUG_DISPLAY", "false"),
+        ("WP_ENVIRONMENT_TYPE", "'local'" if debug_log is not None else "'production'"),
+    ]
+    if debug_log is not None:
+        defines += [
+            ("WP_DEBUG", "true"),
+            ("WP_DEBUG_LOG", php_str(str(debug_log))),
+            ("WP_DEBUG_DISPLAY", "false"),
+        ]
+    defines += [
         # Offline: no calls to wordpress.org, no cron, no updates, no file changes.
         ("WP_HTTP_BLOCK_EXTERNAL", "true"),
         ("WP_ACCESSIBLE_HOSTS", "'127.0.0.1,localhost'"),
@@ -375,12 +383,14 @@ def _server_globals(port: int) -> str:
     )
 
 
-def run_php(script: Path, *args: str, env: Mapping[str, str] | None = None) -> Any:
+def run_php(
+    script: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = PHP_TIMEOUT
+) -> Any:
     proc = subprocess.run(
         ["php", "-d", "display_errors=stderr", str(script), *args],
         capture_output=True,
         text=True,
-        timeout=PHP_TIMEOUT,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
         check=False,
     )
