@@ -152,7 +152,7 @@ def demo(config_file: str | None, host: str, port: int) -> None:
     click.echo(f"  Demo site page : {base}/demo")
     click.echo(f"  Player         : {base}/embed?token={viewer}")
     if "admin.dashboard" in app.view_functions:
-        click.echo(f"  Admin          : {base}/admin?token={admin}")
+        click.echo(f"  Admin          : {base}/admin#token={admin}")
     click.echo("\n  Links are valid for an hour; /demo mints fresh ones. Ctrl+C stops.\n")
     _serve_with_consumer(app, config_file, DEFAULT_SERVER, host, port, 1, 8)
 
@@ -308,33 +308,114 @@ def replay_events(config_file: str | None, since: str, dry_run: bool) -> None:
         click.echo(f"  {name:32} {count}")
 
 
+# ---- `stats`: the admin's aggregates as terminal text ---------------------------------------
+
+STAGE_LABELS = {"sessions": "Sessions", "joined": "Joined", "reached_25": "Reached 25%",
+                "reached_50": "Reached 50%", "reached_75": "Reached 75%",
+                "reached_100": "Reached 100%", "completed": "Completed",
+                "cta_clicks": "CTA clicks"}
+RATE_LABELS = {"joined_per_session": "joined / sessions",
+               "completed_per_joined": "completed / joined",
+               "cta_per_joined": "CTA clicks / joined",
+               "cta_per_session": "CTA clicks / sessions",
+               "completed_per_session": "completed / sessions"}
+NICE_BUCKETS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+CURVE_ROWS, BAR_WIDTH = 20, 40
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def funnel_lines(funnel: Any) -> list[str]:
+    """The funnel as a small fixed-width table: counts and shares of all sessions."""
+    lines = [f"  {'Stage':<14}{'Users':>10}{'of sessions':>14}"]
+    for name, count in funnel.stages():
+        share = _percent(funnel.rate(count, funnel.sessions))
+        lines.append(f"  {STAGE_LABELS[name]:<14}{count:>10,}{share:>14}")
+    lines += ["", "  Conversion"]
+    for name, value in funnel.rates().items():
+        lines.append(f"    {RATE_LABELS[name]:<24}{_percent(value):>8}")
+    return lines
+
+
+def default_bucket(duration_sec: int) -> int:
+    """The smallest round step that draws the curve in at most CURVE_ROWS rows."""
+    for step in NICE_BUCKETS:
+        if duration_sec / step <= CURVE_ROWS:
+            return step
+    return -(-duration_sec // CURVE_ROWS)
+
+
+def clock_text(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def retention_lines(points: list[tuple[int, int]], cta_at_sec: int) -> list[str]:
+    """The audience-retention curve as horizontal bars, the CTA moment marked."""
+    joined = points[0][1]
+    if not joined:
+        return ["  Nobody has joined yet."]
+    lines = [f"  {'At':>8}  {'still watching':<{BAR_WIDTH}}{'share':>8}{'viewers':>10}"]
+    cta_marked = False
+    for t, viewers in points:
+        filled = round(BAR_WIDTH * viewers / joined)
+        bar = "█" * filled + "·" * (BAR_WIDTH - filled)
+        mark = ""
+        if not cta_marked and t >= cta_at_sec:
+            mark, cta_marked = f"  ◀ CTA at {clock_text(cta_at_sec)}", True
+        lines.append(f"  {clock_text(t):>8}  {bar}{viewers / joined:>8.1%}{viewers:>10,}{mark}")
+    return lines
+
+
 @main.command()
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def stats(config_file: str | None, as_json: bool) -> None:
-    """The funnel in the terminal: sessions, joined, milestones, completed, CTA clicks."""
+@click.option("--refresh", is_flag=True,
+              help="Rebuild the snapshot first, even if it is younger than "
+                   "ADMIN_SNAPSHOT_MAX_AGE_SEC.")
+@click.option("--bucket-sec", type=click.IntRange(min=1), default=None,
+              help="Step of the retention curve in seconds (default: at most 20 rows).")
+def stats(config_file: str | None, as_json: bool, refresh: bool,
+          bucket_sec: int | None) -> None:
+    """The funnel and the audience-retention curve in the terminal (from the admin snapshot)."""
     import json
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from autowebinar_wp import admin
+    from autowebinar_wp.reports import retention_points
 
     app = load_app(config_file)
     svc = services(app)
-    table = svc.store.table
+    duration = svc.session.duration_sec
+    bucket = bucket_sec or default_bucket(duration)
+    if bucket > duration:
+        _fail(f"--bucket-sec must be at most the video's duration ({duration} s)")
     try:
-        with svc.engine.connect() as conn:
-            result = admin.funnel(conn, table)
+        snapshot = svc.snapshots.read()
+        age = (svc.now() - snapshot.computed_at).total_seconds() if snapshot else None
+        if snapshot is None or refresh or age is None or age > svc.snapshots.max_age_sec:
+            snapshot = svc.snapshots.rebuild()
+        points = retention_points(svc.snapshots.retention(snapshot), bucket)
     except SQLAlchemyError as exc:
         _fail(f"database error: {str(getattr(exc, 'orig', exc)).splitlines()[0]}", 1)
         return
-    generated = svc.now().isoformat(timespec="seconds")
+    funnel, table = snapshot.funnel, svc.store.table.name
+    computed = snapshot.computed_at.isoformat(timespec="seconds")
     if as_json:
-        click.echo(json.dumps({**result.to_dict(), "table": table.name,
-                               "generated_at": generated}, indent=2))
+        click.echo(json.dumps({
+            **dict(funnel.stages()), "rates": funnel.rates(), "table": table,
+            "computed_at": computed,
+            "retention": {"bucket_sec": bucket, "duration_sec": duration,
+                          "cta_at_sec": svc.session.cta_at, "joined": points[0][1],
+                          "points": [{"t": t, "viewers": v} for t, v in points]},
+        }, indent=2))
         return
-    click.echo(f"AutoWebinar funnel ({table.name}, {generated})\n")
-    click.echo("\n".join(admin.funnel_lines(result)))
+    click.echo(f"AutoWebinar funnel ({table}, as of {computed})\n")
+    click.echo("\n".join(funnel_lines(funnel)))
+    click.echo(f"\n  Audience retention: who was still watching, every {clock_text(bucket)}\n")
+    click.echo("\n".join(retention_lines(points, svc.session.cta_at)))
 
 
 if __name__ == "__main__":

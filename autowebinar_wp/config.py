@@ -86,6 +86,13 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_RETRY_SCHEDULE": None,
     # A journaled intent or an unleased delivery this old means a process died: recover it.
     "OUTBOX_RECOVERY_SEC": 60,
+    # Admin reports: where snapshots of the aggregates live (None = the instance folder;
+    # redis://... = Redis, shared by several hosts), how old one may be before a rebuild,
+    # and how gently a rebuild reads usermeta (umeta_ids per query, pause per query time).
+    "ADMIN_SNAPSHOT_URL": None,
+    "ADMIN_SNAPSHOT_MAX_AGE_SEC": 300,
+    "ADMIN_SCAN_BATCH_ROWS": 250_000,
+    "ADMIN_SCAN_PAUSE": 0.25,
     "LOG_LEVEL": "INFO",
     # Reverse proxies in front whose X-Forwarded-For/-Proto to trust (0: none, the default).
     "TRUSTED_PROXIES": 0,
@@ -193,6 +200,8 @@ def normalise_and_validate(config: Config, instance_path: str) -> None:
         ("MAX_CONTENT_LENGTH", 256),
         ("OUTBOX_RECOVERY_SEC", 1),
         ("TRUSTED_PROXIES", 0),
+        ("ADMIN_SNAPSHOT_MAX_AGE_SEC", 0),
+        ("ADMIN_SCAN_BATCH_ROWS", 1000),
     ):
         _as_int(config, key, problems, minimum)
 
@@ -278,6 +287,17 @@ def normalise_and_validate(config: Config, instance_path: str) -> None:
     queue = config.get("QUEUE_URL")
     if queue and not str(queue).startswith(("redis://", "rediss://", "unix://")):
         problems.append("QUEUE_URL must be redis://... (or unset for the embedded SQLite queue)")
+
+    snapshot_url = config.get("ADMIN_SNAPSHOT_URL")
+    if snapshot_url and not str(snapshot_url).startswith(("redis://", "rediss://", "unix://")):
+        problems.append("ADMIN_SNAPSHOT_URL must be redis://... (or unset for the instance folder)")
+    try:
+        pause = float(config["ADMIN_SCAN_PAUSE"])
+        if not 0 <= pause <= 10:
+            raise ValueError
+        config["ADMIN_SCAN_PAUSE"] = pause
+    except (TypeError, ValueError):
+        problems.append("ADMIN_SCAN_PAUSE must be a number from 0 to 10 (pause per query time)")
 
     for key in sorted(k for k in config if k.endswith("_RATE_LIMIT")):
         try:

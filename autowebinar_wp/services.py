@@ -23,6 +23,7 @@ from autowebinar_wp.live.service import Live
 from autowebinar_wp.outbox import Outbox
 from autowebinar_wp.ratelimit import PerKeyLimiter
 from autowebinar_wp.session import SessionConfig
+from autowebinar_wp.snapshots import Snapshots
 from autowebinar_wp.state import State
 from autowebinar_wp.store import UserMetaStore
 from autowebinar_wp.tokens import Policy
@@ -52,6 +53,7 @@ class Services:
     limiter: PerKeyLimiter
     tokens: Policy
     live: Live  # the live webinars module (DESIGN §7), built even when LIVE_ENABLED is off
+    snapshots: Snapshots  # the admin aggregates (reports.py), cached outside WordPress
     clock: Clock = system_clock
     new_id: Callable[[], str] = new_uuid
 
@@ -70,7 +72,7 @@ class Services:
 
 def build(app: Flask) -> Services:
     """Create the services in dependency order and register them on the app."""
-    from autowebinar_wp import db, outbox, ratelimit
+    from autowebinar_wp import db, outbox, ratelimit, snapshots
     from autowebinar_wp.events import event_id
     from autowebinar_wp.live import service as live_service
     from autowebinar_wp.replay import derive
@@ -104,8 +106,11 @@ def build(app: Flask) -> Services:
                     max_viewing_sec=config["MAX_VIEWING_SEC"],
                     admin_ttl_sec=config["ADMIN_TOKEN_TTL_SEC"])
     live = live_service.build(config, engine, box, app.instance_path)
+    admin = snapshots.from_config(config, app.instance_path, engine, store.table,
+                                  clock=lambda: holder[0].clock())
     services = Services(session=session, engine=engine, store=store, embedded=embedded,
-                        outbox=box, limiter=limiter, tokens=policy, live=live)
+                        outbox=box, limiter=limiter, tokens=policy, live=live,
+                        snapshots=admin)
     holder.append(services)
     app.extensions[EXTENSION] = services
     return services

@@ -42,7 +42,7 @@ def page() -> Response:
                         now)
     admin_url = None
     if "admin.dashboard" in current_app.view_functions:
-        admin_url = url_for("admin.dashboard", token=admin)
+        admin_url = url_for("admin.dashboard") + "#token=" + admin
     response = Response(render_template(
         "demo.html", token=token, admin_url=admin_url, user_id=user_id, next_user=user_id + 1,
         title=current_app.config["TITLE"]))
