@@ -358,13 +358,10 @@ def retention_lines(points: list[tuple[int, int]], cta_at_sec: int) -> list[str]
     if not joined:
         return ["  Nobody has joined yet."]
     lines = [f"  {'At':>8}  {'still watching':<{BAR_WIDTH}}{'share':>8}{'viewers':>10}"]
-    cta_marked = False
     for t, viewers in points:
         filled = round(BAR_WIDTH * viewers / joined)
         bar = "█" * filled + "·" * (BAR_WIDTH - filled)
-        mark = ""
-        if not cta_marked and t >= cta_at_sec:
-            mark, cta_marked = f"  ◀ CTA at {clock_text(cta_at_sec)}", True
+        mark = "  ◀ CTA" if t == cta_at_sec else ""
         lines.append(f"  {clock_text(t):>8}  {bar}{viewers / joined:>8.1%}{viewers:>10,}{mark}")
     return lines
 
@@ -397,7 +394,8 @@ def stats(config_file: str | None, as_json: bool, refresh: bool,
         age = (svc.now() - snapshot.computed_at).total_seconds() if snapshot else None
         if snapshot is None or refresh or age is None or age > svc.snapshots.max_age_sec:
             snapshot = svc.snapshots.rebuild()
-        points = retention_points(svc.snapshots.retention(snapshot), bucket)
+        points = retention_points(svc.snapshots.retention(snapshot), bucket,
+                                  also=(svc.session.cta_at,))
     except SQLAlchemyError as exc:
         _fail(f"database error: {str(getattr(exc, 'orig', exc)).splitlines()[0]}", 1)
         return

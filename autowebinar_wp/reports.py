@@ -520,11 +520,14 @@ def tally(engine: Engine, table: Table, duration_sec: int, pace: Pace = Pace(),
     return aggregate(scan(engine, table, pace, on_batch, stats), duration_sec)
 
 
-def retention_points(histogram: Ints, bucket_sec: int) -> list[tuple[int, int]]:
-    """(t, viewers): joined users whose final position is ≥ t, every `bucket_sec` and at the end."""
+def retention_points(histogram: Ints, bucket_sec: int,
+                     also: Sequence[int] = ()) -> list[tuple[int, int]]:
+    """(t, viewers): joined users whose final position is ≥ t, every `bucket_sec`, at the
+    end, and at the moments in `also` (the CTA), in time order."""
     duration = len(histogram) - 1
     reached = np.cumsum(histogram[::-1])[::-1]  # reached[t] = sum(histogram[t:])
-    moments = list(range(0, duration, bucket_sec)) + [duration]
+    moments = sorted({*range(0, duration, bucket_sec), duration,
+                      *(t for t in also if 0 <= t <= duration)})
     return [(t, int(reached[t])) for t in moments]
 
 

@@ -261,11 +261,13 @@ def expected_funnel(rows: list[Row]) -> dict[str, int]:
     return counts
 
 
-def expected_retention(rows: list[Row], bucket: int,
-                       duration: int = DURATION) -> list[tuple[int, int]]:
+def expected_retention(rows: list[Row], bucket: int, duration: int = DURATION,
+                       cta_at: int | None = CTA_AT) -> list[tuple[int, int]]:
+    """Joined members still watching at every bucket, the CTA moment and the end."""
     finals = [duration if m.completed else min(m.position, duration)
               for m in members(rows) if m.joined]
-    moments = list(range(0, duration, bucket)) + [duration]
+    moments = sorted({*range(0, duration, bucket), duration,
+                      *([cta_at] if cta_at is not None else [])})
     return [(t, sum(final >= t for final in finals)) for t in moments]
 
 

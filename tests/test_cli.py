@@ -1,4 +1,4 @@
-"""The CLI's token command and its clear errors."""
+"""The CLI: token, stats (funnel and retention curve), demo's links; clear errors."""
 
 import jwt
 import pytest
@@ -131,3 +131,103 @@ def test_replay_events_includes_the_live_registrations(live_env, tmp_path) -> No
     assert "would enqueue 2 events" in result.output and "live_registered" in result.output
     later = CliRunner().invoke(main, ["replay-events", "--since", "2031-02-21", "--dry-run"])
     assert "would enqueue 0 events" in later.output
+
+
+# ---- `stats` ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def populated(backend):
+    from tests.admin_population import PREFIX, Populated, create_table, drop_table, population
+
+    create_table(backend, PREFIX)
+    data = Populated(backend)
+    data.insert(population())
+    yield data
+    drop_table(backend, PREFIX)
+
+
+def run_stats(monkeypatch, backend, tmp_path, *args, **env):
+    from tests.admin_population import PREFIX
+
+    clear_config_env(monkeypatch)
+    monkeypatch.setenv("AUTOWEBINAR_EMBED_SECRET", SECRET)
+    monkeypatch.setenv("AUTOWEBINAR_TABLE_PREFIX", PREFIX)
+    monkeypatch.setenv("AUTOWEBINAR_LOG_LEVEL", "CRITICAL")
+    monkeypatch.setenv("AUTOWEBINAR_VIDEO_DURATION_SEC", "100")
+    monkeypatch.setenv("AUTOWEBINAR_CTA_AT_SEC", "60")
+    if backend is not None and backend.name == "mysql":
+        monkeypatch.setenv("AUTOWEBINAR_DATABASE_URL", backend.url)
+        monkeypatch.setenv("AUTOWEBINAR_INSTANCE_PATH", str(tmp_path / "cli-instance"))
+    elif backend is not None:
+        monkeypatch.setenv("AUTOWEBINAR_INSTANCE_PATH", backend.instance_path)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return CliRunner().invoke(main, ["stats", *args])
+
+
+def test_stats_prints_the_funnel_and_the_retention_curve(populated, monkeypatch,
+                                                         tmp_path) -> None:
+    import re
+
+    from tests.admin_population import TABLE, expected_funnel, expected_retention
+
+    expected = expected_funnel(populated.rows)
+    result = run_stats(monkeypatch, populated.backend, tmp_path)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"AutoWebinar funnel ({TABLE}, as of ")
+    for label, key in (("Sessions", "sessions"), ("Joined", "joined"),
+                       ("Reached 50%", "reached_50"), ("CTA clicks", "cta_clicks")):
+        row = next(line for line in lines if line.strip().startswith(label + " "))
+        assert f"{expected[key]:,}" in row.split()
+    assert re.search(r"joined / sessions\s+\d+\.\d%", result.output)
+    # the curve: a row every 5 s (at most 20 rows for 100 s) and at the end; the CTA marked
+    curve = [line.split() for line in lines if "█" in line or "·" * 5 in line]
+    points = expected_retention(populated.rows, 5)
+    assert len(curve) == len(points) == 21
+    for cells, (t, viewers) in zip(curve, points, strict=True):
+        assert cells[0] == f"{t // 60}:{t % 60:02d}" and cells[3] == f"{viewers:,}"
+    assert [cells[0] for cells in curve if cells[4:] == ["◀", "CTA"]] == ["1:00"]
+
+
+def test_stats_as_json_with_a_bucket(populated, monkeypatch, tmp_path) -> None:
+    import json
+
+    from tests.admin_population import TABLE, expected_funnel, expected_retention
+
+    result = run_stats(monkeypatch, populated.backend, tmp_path, "--json", "--bucket-sec",
+                       "30", "--refresh")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    expected = expected_funnel(populated.rows)
+    assert {k: data[k] for k in expected} == expected
+    assert data["table"] == TABLE and "joined_per_session" in data["rates"]
+    assert data["retention"]["points"] == [{"t": t, "viewers": v}
+                                           for t, v in expected_retention(populated.rows, 30)]
+    assert (data["retention"]["cta_at_sec"], data["retention"]["duration_sec"]) == (60, 100)
+
+
+def test_stats_fails_cleanly(monkeypatch, tmp_path) -> None:
+    instance = str(tmp_path / "instance")
+    result = run_stats(monkeypatch, None, tmp_path, AUTOWEBINAR_INSTANCE_PATH=instance,
+                       AUTOWEBINAR_DATABASE_URL="mysql+pymysql://nobody@127.0.0.1:1/none")
+    assert result.exit_code == 1
+    assert "database error" in result.output and "Traceback" not in result.output
+    result = run_stats(monkeypatch, None, tmp_path, AUTOWEBINAR_INSTANCE_PATH=instance,
+                       AUTOWEBINAR_EMBED_SECRET="short")
+    assert result.exit_code == 2
+    assert "EMBED_SECRET" in result.output and "Traceback" not in result.output
+    result = run_stats(monkeypatch, None, tmp_path, "--bucket-sec", "101",
+                       AUTOWEBINAR_INSTANCE_PATH=instance)
+    assert result.exit_code == 2 and "--bucket-sec" in result.output
+
+
+def test_demo_prints_the_admin_link_with_the_token_in_the_fragment(env, monkeypatch) -> None:
+    from autowebinar_wp import cli
+
+    monkeypatch.setattr(cli, "_serve_with_consumer", lambda *args, **kwargs: None)
+    result = CliRunner().invoke(main, ["demo", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    admin_line = next(line for line in result.output.splitlines() if "Admin" in line)
+    assert "/admin#token=eyJ" in admin_line and "?token=" not in admin_line

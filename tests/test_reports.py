@@ -25,6 +25,7 @@ from autowebinar_wp.session import Join, SessionConfig, decide, has_joined
 from autowebinar_wp.state import META_KEYS, State
 from autowebinar_wp.store import usermeta_table
 from tests.admin_population import (
+    CTA_AT,
     DURATION,
     PREFIX,
     SORTS,
@@ -77,8 +78,10 @@ def test_the_tally_matches_a_python_recount(populated: Populated) -> None:
     assert stats.odd_users >= 15  # the garbage went the codec way
     assert stats.batches > 50
     for bucket in (1, 7, 25, 60, DURATION):
+        assert reports.retention_points(tally.retention, bucket, also=(CTA_AT,)) == (
+            expected_retention(populated.rows, bucket)), bucket
         assert reports.retention_points(tally.retention, bucket) == expected_retention(
-            populated.rows, bucket), bucket
+            populated.rows, bucket, cta_at=None), bucket
     assert int(tally.retention.sum()) == expected["joined"]
     for sort in SORTS:
         assert tally.orders[sort].tolist() == expected_order(populated.rows, sort, False), sort
@@ -231,14 +234,16 @@ def test_valid_moments_are_exactly_the_real_datetimes(value: int) -> None:
 
 
 @given(st.lists(st.integers(min_value=0, max_value=50), min_size=2, max_size=80),
-       st.integers(min_value=1, max_value=90))
-def test_the_curve_falls_from_everyone_to_the_finishers(counts: list[int],
-                                                        bucket: int) -> None:
+       st.integers(min_value=1, max_value=90), st.integers(min_value=-5, max_value=90))
+def test_the_curve_falls_from_everyone_to_the_finishers(counts: list[int], bucket: int,
+                                                        cta: int) -> None:
     histogram = np.array(counts, dtype=np.int64)
-    points = reports.retention_points(histogram, bucket)
+    points = reports.retention_points(histogram, bucket, also=(cta,))
     duration = len(counts) - 1
     assert points[0] == (0, sum(counts)) and points[-1] == (duration, counts[-1])
-    assert [t for t, _ in points] == sorted({*range(0, duration, bucket), duration})
+    extra = {cta} if 0 <= cta <= duration else set()
+    assert [t for t, _ in points] == sorted({*range(0, duration, bucket), duration, *extra})
+    assert all(v == sum(counts[t:]) for t, v in points)
     assert all(a[1] >= b[1] for a, b in zip(points, points[1:], strict=False))
 
 

@@ -93,7 +93,7 @@ def row_json(row: reports.ProgressRow) -> dict[str, Any]:
 
 def retention_json(served: Served, histogram: reports.Ints, bucket_sec: int,
                    cta_at_sec: int) -> dict[str, Any]:
-    points = reports.retention_points(histogram, bucket_sec)
+    points = reports.retention_points(histogram, bucket_sec, also=(cta_at_sec,))
     joined = points[0][1]
     return {
         **freshness(served),
