@@ -231,7 +231,7 @@
       box.setAttribute("aria-busy", "false");
       return;
     }
-    var W = 720, H = 260, left = 48, right = 16, top = 14, bottom = 34;
+    var W = 960, H = 300, left = 48, right = 16, top = 14, bottom = 34;
     var plotW = W - left - right, plotH = H - top - bottom;
     var duration = Math.max(1, data.duration_sec);
     function x(sec) { return left + plotW * sec / duration; }
@@ -253,7 +253,8 @@
     });
     var step = niceStep(duration);
     for (var sec = 0; sec <= duration; sec += step) {
-      chart.appendChild(svg("text", { "class": "aw-axis", x: x(sec), y: H - bottom + 16, "text-anchor": "middle" },
+      var edge = sec === 0 ? "start" : (duration - sec < step / 2 ? "end" : "middle");
+      chart.appendChild(svg("text", { "class": "aw-axis", x: x(sec), y: H - bottom + 16, "text-anchor": edge },
                             clock(sec)));
     }
     chart.appendChild(svg("text", { "class": "aw-axis aw-axis-title", x: left + plotW / 2, y: H - 2,

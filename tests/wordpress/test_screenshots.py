@@ -56,6 +56,10 @@ def test_screenshot_of_the_autowebinar_page(wp_site: WordPressSite, sidecar,
     frame = admin_page.locator("iframe.autowebinar-admin-frame")
     assert frame.count() == 1
     frame.wait_for()
+    # the dashboard inside: its token came in the fragment; show the curve in the picture
+    dashboard = admin_page.frame_locator("iframe.autowebinar-admin-frame")
+    dashboard.locator("svg.aw-curve, #aw-retention-chart p").first.wait_for()
+    dashboard.locator("#aw-retention").scroll_into_view_if_needed()
     admin_page.wait_for_load_state("networkidle")
     path = screenshots_dir(REPO) / "wp-admin-autowebinar.png"
     admin_page.screenshot(path=str(path))

@@ -73,7 +73,7 @@ final class Autowebinar_Admin {
 			return;
 		}
 		$token = Autowebinar_Token::for_user( get_current_user_id(), 'admin' );
-		$src   = add_query_arg( 'token', rawurlencode( $token ), Autowebinar_Config::sidecar_url() . '/admin' );
+		$src   = Autowebinar_Config::sidecar_url() . '/admin#token=' . rawurlencode( $token );
 		printf(
 			'<p class="description">%s</p>',
 			esc_html(
