@@ -167,6 +167,20 @@ def _joined_mysql(element: joined, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CONCAT_WS(',', {compiler.process(element.clauses, **kw)})"
 
 
+class in_order(FunctionElement[str]):  # noqa: N801
+    """GROUP_CONCAT(value ORDER BY key) on MySQL/MariaDB: a group's values, comma-separated."""
+
+    type = String()
+    name = "in_order"
+    inherit_cache = True
+
+
+@compiles(in_order, *MYSQL)
+def _in_order_mysql(element: in_order, compiler: SQLCompiler, **kw: Any) -> str:
+    value, order = (compiler.process(c, **kw) for c in element.clauses)
+    return f"GROUP_CONCAT({value} ORDER BY {order})"
+
+
 def _force_index(stmt: Select[Any], table: Table, index: str) -> Select[Any]:
     for dialect in MYSQL:
         stmt = stmt.with_hint(table, f"FORCE INDEX ({index})", dialect_name=dialect)
@@ -560,27 +574,67 @@ def progress_rows(conn: Connection, table: Table, user_ids: Sequence[int]) -> li
     return [ProgressRow.of(uid, decode_state(raw[uid], uid)) for uid in user_ids]
 
 
-def export_batches(engine: Engine, table: Table, batch_rows: int = 5000
+def export_batches(engine: Engine, table: Table, batch_users: int = 1000
                    ) -> Iterator[list[ProgressRow]]:
     """Every member in user id order, a batch per short query (keyset on the `user_id` index).
 
-    Each query reads the next `batch_rows` AutoWebinar rows; the last user of a full batch
-    may be cut off, so it is read again by the next one. Membership is the funnel's (a
-    session id in some copy); the row shows the lowest umeta_id of each key.
+    Membership is the funnel's (a session id in some copy); a row shows the lowest umeta_id
+    of each key. On MySQL/MariaDB each user's copies arrive as one row (GROUP_CONCAT of the
+    hex-encoded values, in umeta_id order): PyMySQL parses rows in Python, so one row per
+    user instead of six or seven is most of the export's speed.
     """
+    if engine.dialect.name in MYSQL:
+        batches = _grouped_batches(engine, table, batch_users)
+    else:
+        batches = _row_batches(engine, table, batch_users * len(ALL_KEYS))
+    for users in batches:
+        yield [row for user_id, pairs in users.items()
+               if (row := _member_row(user_id, pairs)) is not None]
+
+
+Pairs = list[tuple[str, str | None]]
+
+
+def _grouped_batches(engine: Engine, table: Table, batch_users: int) -> Iterator[dict[int, Pairs]]:
     uid, key = table.c.user_id, table.c.meta_key
+    copies = [in_order(case((key == name, func.hex(func.coalesce(table.c.meta_value, "")))),
+                       table.c.umeta_id) for name in ALL_KEYS]
     statement = _force_index(
-        select(uid, key, table.c.meta_value)
+        select(uid, *copies)
         .where(uid > bindparam("after"), key.in_(ALL_KEYS))
-        .order_by(uid, table.c.umeta_id)
-        .limit(bindparam("limit")),
+        .group_by(uid).order_by(uid).limit(bindparam("limit")),
         table, "user_id",
     )
     after = 0
     while True:
         with engine.connect() as conn:
+            conn.exec_driver_sql(f"SET SESSION group_concat_max_len = {GROUP_CONCAT_BYTES}")
+            rows = conn.execute(statement, {"after": after, "limit": batch_users}).all()
+        users: dict[int, Pairs] = {
+            int(row[0]): [(name, bytes.fromhex(part).decode("utf-8", "replace"))
+                          for name, joined in zip(ALL_KEYS, row[1:], strict=True)
+                          if joined is not None for part in joined.split(",")]
+            for row in rows}
+        if not users:
+            return
+        yield users
+        after = max(users)
+        if len(rows) < batch_users:
+            return
+
+
+def _row_batches(engine: Engine, table: Table, batch_rows: int) -> Iterator[dict[int, Pairs]]:
+    """The same, a row per copy: each query reads the next `batch_rows` rows; the last user
+    of a full batch may be cut off, so the next batch reads it again."""
+    uid, key = table.c.user_id, table.c.meta_key
+    statement = (select(uid, key, table.c.meta_value)
+                 .where(uid > bindparam("after"), key.in_(ALL_KEYS))
+                 .order_by(uid, table.c.umeta_id).limit(bindparam("limit")))
+    after = 0
+    while True:
+        with engine.connect() as conn:
             rows = conn.execute(statement, {"after": after, "limit": batch_rows}).all()
-            users: dict[int, list[tuple[str, str | None]]] = {}
+            users: dict[int, Pairs] = {}
             for user_id, meta_key, value in rows:
                 users.setdefault(int(user_id), []).append((meta_key, value))
             if len(rows) == batch_rows and len(users) > 1:
@@ -592,14 +646,13 @@ def export_batches(engine: Engine, table: Table, batch_rows: int = 5000
                     .where(uid == only, key.in_(ALL_KEYS)).order_by(table.c.umeta_id))]}
         if not users:
             return
-        yield [row for user_id, pairs in users.items()
-               if (row := _member_row(user_id, pairs)) is not None]
+        yield users
         after = max(users)
         if len(rows) < batch_rows:
             return
 
 
-def _member_row(user_id: int, pairs: list[tuple[str, str | None]]) -> ProgressRow | None:
+def _member_row(user_id: int, pairs: Pairs) -> ProgressRow | None:
     oldest: dict[str, str | None] = {}
     member = False
     for meta_key, value in pairs:
