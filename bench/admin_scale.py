@@ -323,18 +323,24 @@ def measure(db: str, size: int, repeat: int, with_before: bool, with_export: boo
 
 
 def export(client: Any, headers: dict[str, str]) -> dict[str, float]:
-    """Stream the whole CSV: rows/s and the peak of Python allocations while streaming."""
+    """Stream the whole CSV twice: once timed (rows/s), once under tracemalloc (which slows
+    Python down several times) for the peak of Python memory while it streams."""
+
+    def stream() -> tuple[int, float]:
+        started = time.perf_counter()
+        response = client.get("/admin/export.csv", headers=headers, buffered=False)
+        lines = 0
+        for chunk in response.response:
+            lines += (chunk if isinstance(chunk, str) else chunk.decode()).count("\r\n")
+        return lines - 1, time.perf_counter() - started
+
+    rows, seconds = min((stream() for _ in range(2)), key=lambda run: run[1])
     tracemalloc.start()
-    started = time.perf_counter()
-    response = client.get("/admin/export.csv", headers=headers, buffered=False)
-    lines = 0
-    for chunk in response.response:
-        lines += (chunk if isinstance(chunk, str) else chunk.decode()).count("\r\n")
-    seconds = time.perf_counter() - started
+    stream()
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"rows": lines - 1, "seconds": round(seconds, 2),
-            "rows_per_sec": round((lines - 1) / seconds), "peak_python_mb": round(peak / 2**20, 1)}
+    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_sec": round(rows / seconds),
+            "peak_python_mb": round(peak / 2**20, 1)}
 
 
 # ---- report -------------------------------------------------------------------------------------

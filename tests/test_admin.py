@@ -251,7 +251,7 @@ def test_admin_tokens_are_never_refreshed_and_live_at_most_the_admin_ttl(dash: H
 
 def test_csv_export_streams_every_member(dash: Harness, populated: Populated,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(admin_views, "EXPORT_BATCH_ROWS", 25)
+    monkeypatch.setattr(admin_views, "EXPORT_BATCH_USERS", 4)
     statements: list[str] = []
     engine = dash.services.engine
 
@@ -267,7 +267,9 @@ def test_csv_export_streams_every_member(dash: Harness, populated: Populated,
         body = response.get_data(as_text=True)
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    assert before_body == 1  # only the first batch ran before the download started
+    # the first batch ran before the download started (a database error is a clean 503),
+    # and at most one more is read ahead
+    assert 1 <= before_body <= 2
     assert response.mimetype == "text/csv"
     assert re.fullmatch(r'attachment; filename="autowebinar-progress-\d{8}-\d{6}\.csv"',
                         response.headers["Content-Disposition"])
@@ -275,8 +277,8 @@ def test_csv_export_streams_every_member(dash: Harness, populated: Populated,
     assert table[0] == admin_views.CSV_HEADER
     ids = [m.user_id for m in members(populated.rows)]
     assert [int(r[0]) for r in table[1:]] == ids
-    autowebinar_rows = sum(1 for _u, key, _v in populated.rows if key.startswith("autowebinar_"))
-    assert len([s for s in statements if "meta_value" in s]) >= autowebinar_rows // 25
+    # a short query per few users (4 here; a thousand by default), not one for everything
+    assert len([s for s in statements if "meta_value" in s]) >= len(ids) // 4
     by_id = {int(r[0]): dict(zip(admin_views.CSV_HEADER, r, strict=True)) for r in table[1:]}
     for uid in ids:
         want, got = expected_row(populated.rows, uid), by_id[uid]

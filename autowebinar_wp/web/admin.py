@@ -34,7 +34,7 @@ bp = Blueprint("admin", __name__)
 DEFAULT_PER_PAGE = 50
 MAX_PAGE = 10**7
 DEFAULT_BUCKET_SEC = 60
-EXPORT_BATCH_ROWS = 5000  # AutoWebinar rows per export query: about 700 users
+EXPORT_BATCH_USERS = 1000  # users per export query
 
 
 # ---- query parameters ------------------------------------------------------------------------
@@ -206,7 +206,7 @@ def refresh() -> tuple[Response, int]:
 def export_csv() -> Response:
     require_admin()
     svc = services()
-    batches = reports.export_batches(svc.engine, svc.store.table, EXPORT_BATCH_ROWS)
+    batches = reports.export_batches(svc.engine, svc.store.table, EXPORT_BATCH_USERS)
     # The first batch is read before the response starts, so an unreachable database is a
     # clean 503 rather than a truncated download.
     first = next(batches, [])
