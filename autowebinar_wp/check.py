@@ -106,8 +106,8 @@ def _check_database(engine: Engine, prefix: str) -> list[Finding]:
         indexed = {tuple(ix["column_names"])[:1] for ix in inspect(conn).get_indexes(table.name)}
         names = {ix["name"] for ix in inspect(conn).get_indexes(table.name)}
         missing = {c for c in ("user_id", "meta_key") if (c,) not in indexed}
-        if engine.dialect.name in ("mysql", "mariadb"):  # FORCE INDEX (meta_key) needs the name
-            missing |= {"meta_key"} - names
+        if engine.dialect.name in ("mysql", "mariadb"):  # FORCE INDEX (user_id) needs the name
+            missing |= {"user_id"} - names
         if missing:
             findings.append(Finding(
                 FAIL, f"indexes on {table.name}",

@@ -108,18 +108,24 @@ def test_check_embedded_sqlite(monkeypatch, tmp_path) -> None:
 
 
 @pytest.mark.mysql
-def test_check_reports_a_missing_wordpress_index(mysql_backend, monkeypatch, tmp_path) -> None:
+@pytest.mark.parametrize(("change", "named"), [
+    ("DROP INDEX meta_key", "meta_key"),
+    ("RENAME INDEX user_id TO by_user", "user_id"),  # the admin's FORCE INDEX names it
+])
+def test_check_reports_a_missing_wordpress_index(mysql_backend, monkeypatch, tmp_path, change,
+                                                 named) -> None:
     from tests.wordpress_fixtures import WP_USERMETA_DDL
 
     url = other_database(mysql_backend.url, "noindex")
     engine = make_engine(url)
     with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS wp_usermeta"))
         conn.execute(text(WP_USERMETA_DDL.format(prefix="wp_")))
-        conn.execute(text("ALTER TABLE wp_usermeta DROP INDEX meta_key"))
+        conn.execute(text(f"ALTER TABLE wp_usermeta {change}"))
     engine.dispose()
     result = run_check(monkeypatch, tmp_path, url)
     assert result.exit_code == 1
-    assert "[FAIL] indexes on wp_usermeta" in result.output and "meta_key" in result.output
+    assert "[FAIL] indexes on wp_usermeta" in result.output and named in result.output
 
 
 def test_check_describes_the_live_schedule_and_rows(monkeypatch, tmp_path) -> None:
