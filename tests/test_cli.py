@@ -226,8 +226,12 @@ def test_stats_fails_cleanly(monkeypatch, tmp_path) -> None:
 def test_demo_prints_the_admin_link_with_the_token_in_the_fragment(env, monkeypatch) -> None:
     from autowebinar_wp import cli
 
+    import os
+    from unittest import mock
+
     monkeypatch.setattr(cli, "_serve_with_consumer", lambda *args, **kwargs: None)
-    result = CliRunner().invoke(main, ["demo", "--port", "8123"])
+    with mock.patch.dict(os.environ):  # demo sets its defaults in the environment
+        result = CliRunner().invoke(main, ["demo", "--port", "8123"])
     assert result.exit_code == 0, result.output
     admin_line = next(line for line in result.output.splitlines() if "Admin" in line)
     assert "/admin#token=eyJ" in admin_line and "?token=" not in admin_line
