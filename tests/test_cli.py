@@ -224,10 +224,10 @@ def test_stats_fails_cleanly(monkeypatch, tmp_path) -> None:
 
 
 def test_demo_prints_the_admin_link_with_the_token_in_the_fragment(env, monkeypatch) -> None:
-    from autowebinar_wp import cli
-
     import os
     from unittest import mock
+
+    from autowebinar_wp import cli
 
     monkeypatch.setattr(cli, "_serve_with_consumer", lambda *args, **kwargs: None)
     with mock.patch.dict(os.environ):  # demo sets its defaults in the environment
