@@ -39,6 +39,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -170,21 +171,21 @@ def _joined_mysql(element: joined, compiler: SQLCompiler, **kw: Any) -> str:
 
 
 class in_order(FunctionElement[str]):  # noqa: N801
-    """GROUP_CONCAT(value ORDER BY key SEPARATOR sep) on MySQL/MariaDB."""
+    """GROUP_CONCAT(value ORDER BY key SEPARATOR 'sep') on MySQL/MariaDB."""
 
     type = String()
     name = "in_order"
     inherit_cache = True
 
     def __init__(self, value: Any, order: Any, separator: str) -> None:
-        super().__init__(value, order)
-        self.separator = separator
+        # The separator is a clause, so that it is part of the statement's cache key.
+        super().__init__(value, order, literal_column(f"'{separator}'"))
 
 
 @compiles(in_order, *MYSQL)
 def _in_order_mysql(element: in_order, compiler: SQLCompiler, **kw: Any) -> str:
-    value, order = (compiler.process(c, **kw) for c in element.clauses)
-    return f"GROUP_CONCAT({value} ORDER BY {order} SEPARATOR '{element.separator}')"
+    value, order, separator = (compiler.process(c, **kw) for c in element.clauses)
+    return f"GROUP_CONCAT({value} ORDER BY {order} SEPARATOR {separator})"
 
 
 def _force_index(stmt: Select[Any], table: Table, index: str) -> Select[Any]:

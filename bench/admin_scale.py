@@ -443,6 +443,7 @@ def plot(results: dict[int, dict[str, Any]], previous: dict[str, Any] | None) ->
             if points:
                 ax.plot(*zip(*points, strict=True), style, color="grey", label=label)
     series("after: recompute (paced, default)", "o-", "after: snapshot rebuild (paced)", results)
+    series("after: recompute, no pauses", "o-.", "after: snapshot rebuild, no pauses", results)
     worst = {s: {"view": {"min_ms": max(ms(results[s][n]) for n in results[s]
                                         if n.startswith("view:"))}} for s in sizes}
     series("view", "^-", "after: slowest view from the snapshot", worst)
