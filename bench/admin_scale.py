@@ -35,6 +35,7 @@ import multiprocessing
 import os
 import platform
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -272,11 +273,17 @@ def measure(db: str, size: int, repeat: int, with_before: bool, with_export: boo
                                              sort="user_id"), repeat)
             r["before: funnel values"] = list(before.funnel(conn, table))
 
-    stats = reports.ScanStats()
-    r["after: recompute, no pauses"] = timed(
-        lambda: reports.tally(engine, table, DURATION, reports.Pace(pause_ratio=0),
-                              stats=stats), repeat)
-    r["scan stats (no pauses)"] = {"batches": stats.batches, "odd_users": stats.odd_users}
+    runs: list[reports.ScanStats] = []
+
+    def unpaced() -> None:
+        runs.append(reports.ScanStats())
+        reports.tally(engine, table, DURATION, reports.Pace(pause_ratio=0), stats=runs[-1])
+
+    r["after: recompute, no pauses"] = timed(unpaced, repeat)
+    stats = runs[-1]
+    r["scan stats (no pauses)"] = {"batches": stats.batches, "odd_users": stats.odd_users,
+                                   "max_rss_mb": resource.getrusage(
+                                       resource.RUSAGE_SELF).ru_maxrss // 1024}
 
     with tempfile.TemporaryDirectory() as instance:
         app = app_for(db, size, instance, reports.Pace().pause_ratio)
@@ -386,6 +393,9 @@ def report(results: dict[int, dict[str, Any]]) -> None:
         r = results[s]
         worst = max((n for n in r if n.startswith("view:")), key=lambda n: ms(r[n]))
         print(f"\n{s:,} users: slowest view from the snapshot: {worst} {ms(r[worst]):.1f} ms")
+        scan = r["scan stats (no pauses)"]
+        print(f"  rebuild: {scan['batches']} batches, {scan['odd_users']} users decoded by codec, "
+              f"process max RSS so far {scan['max_rss_mb']} MB")
         if "export" in r:
             e = r["export"]
             print(f"  export: {e['rows']:,} rows in {e['seconds']} s = "
