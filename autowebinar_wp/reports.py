@@ -17,14 +17,12 @@ How they are computed, and why, is in docs/admin.md. In short:
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -594,50 +592,9 @@ def export_batches(engine: Engine, table: Table, batch_users: int = 1000
         batches = _grouped_batches(engine, table, batch_users)
     else:
         batches = _row_batches(engine, table, batch_users * len(ALL_KEYS))
-    for users in read_ahead(batches):
+    for users in batches:
         yield [row for user_id, pairs in users.items()
                if (row := _member_row(user_id, pairs)) is not None]
-
-
-T = TypeVar("T")
-_DONE = object()
-
-
-def read_ahead(items: Iterator[T]) -> Iterator[T]:
-    """`items`, the next one fetched in a thread while the caller works on this one.
-
-    Still one query at a time (the thread runs them in order), but the database's time and
-    ours overlap instead of adding up. A caller that stops early stops the thread.
-    """
-    ready: queue.Queue[Any] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def pump() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        ready.put(item, timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            ready.put(_DONE)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
-            ready.put(exc)
-
-    threading.Thread(target=pump, name="read-ahead", daemon=True).start()
-    try:
-        while True:
-            item = ready.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
 
 
 Pairs = list[tuple[str, str | None]]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import random
 import string
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -278,36 +277,3 @@ def test_no_single_key_tells_who_joined() -> None:
     for key in K.values():
         pairs = [(waiting, joined_at_start), (waiting, joined_late)]
         assert any(encode_state(a).get(key) == encode_state(b).get(key) for a, b in pairs), key
-
-
-def test_read_ahead_keeps_order_errors_and_stops_with_its_reader() -> None:
-    import threading
-
-    assert list(reports.read_ahead(iter(range(50)))) == list(range(50))
-
-    def failing() -> Iterator[int]:
-        yield 1
-        raise RuntimeError("the database went away")
-
-    ahead = reports.read_ahead(failing())
-    assert next(ahead) == 1
-    with pytest.raises(RuntimeError, match="went away"):
-        next(ahead)
-
-    produced: list[int] = []
-
-    def endless() -> Iterator[int]:
-        n = 0
-        while True:
-            produced.append(n)
-            yield n
-            n += 1
-
-    ahead = reports.read_ahead(endless())
-    assert [next(ahead) for _ in range(3)] == [0, 1, 2]
-    ahead.close()  # the reader stops: the thread stops after at most one more item
-    deadline = time.monotonic() + 5
-    while any(t.name == "read-ahead" for t in threading.enumerate()):
-        assert time.monotonic() < deadline, "the read-ahead thread did not stop"
-        time.sleep(0.05)
-    assert len(produced) <= 6
