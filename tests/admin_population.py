@@ -109,7 +109,7 @@ ODDITIES: list[list[tuple[str, str | None]]] = [
      ("last_seen_at", "2026-03-12 10:00:30"), ("progress_percent", "0"), ("completed", "0")],
     # dates that look right but are not, and right ones that look odd
     [("session_id", "i"), ("started_at", "2026-02-30 10:00:00"),  # no 30 February: no start
-     ("last_seen_at", "2026-3-1 9:00:00"),  # strptime reads it: 2026-03-01 09:00:00
+     ("last_seen_at", "2026-3-1 9:00:00"),  # not WordPress's spelling: no visit
      ("cta_clicked_at", "2026-13-01 00:00:00"),  # month 13: no click
      ("progress_percent", "25"), ("last_position_sec", "26"), ("completed", "0")],
     [("session_id", "j"), ("started_at", " 2026-03-13 10:00:00 "),  # padded: still a time
