@@ -83,8 +83,16 @@
 
   // 401 and 403 mean this link cannot show the dashboard: say why, instead of the panels.
   function deny(reason) {
-    $("aw-denied-text").textContent = t[reason];
-    $("aw-denied").hidden = false;
+    var box = $("aw-denied");
+    if (!box) {  // made only when needed: a working dashboard has no error element at all
+      box = el("section", "aw-screen aw-error");
+      box.id = "aw-denied";
+      box.setAttribute("role", "alert");
+      box.setAttribute("data-testid", "error");
+      $("aw-sections").before(box);
+    }
+    box.textContent = "";
+    box.appendChild(el("p", null, t[reason]));
     $("aw-sections").hidden = true;
     $("aw-refresh").hidden = true;
     $("aw-as-of").textContent = "";

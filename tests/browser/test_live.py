@@ -364,7 +364,7 @@ def test_admin_panel_counts_and_exports(browser, live_en) -> None:
     admin = tokens.mint(SECRET, a, "admin", 600, now=s.clock().timestamp())
     errors: list[str] = []
     page = new_page(browser, errors, width=1200, height=900)
-    page.goto(f"{s.site.base}/admin?token={admin}")
+    page.goto(f"{s.site.base}/admin#token={admin}")
     page.wait_for_selector("[data-testid=live-table][aria-busy=false]")
     tomorrow = page.locator("#aw-live-body tr[data-slot=tomorrow] td")
     assert tomorrow.nth(1).inner_text() == "upcoming"
