@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from autowebinar_wp import anchors
@@ -35,17 +37,22 @@ def test_another_secret_an_embed_token_tampering_and_expiry_are_refused() -> Non
     with pytest.raises(InvalidAnchor):  # an embed token is not an anchor
         anchors.verify(SECRET, tokens.mint(SECRET, 7, now=NOW), 7, NOW)
     # signed with the right secret but for another use (no salt / another salt)
-    for other in (itsdangerous.URLSafeSerializer(SECRET),
-                  itsdangerous.URLSafeSerializer(SECRET, salt="autowebinar-wp/other")):
+    claims = [7, A.session_id, 0, 0, int(NOW) + 60]
+    for other in (itsdangerous.URLSafeSerializer(SECRET).dumps(claims),
+                  itsdangerous.Signer(SECRET, salt="autowebinar-wp/other",
+                                      digest_method=hashlib.sha256).sign(
+                      anchors.seal(SECRET, claims).rsplit(".", 1)[0]).decode()):
         with pytest.raises(InvalidAnchor):
-            anchors.verify(SECRET, other.dumps([7, A.session_id, 0, 0, int(NOW) + 60]), 7, NOW)
-    genuine = anchors._serializer(SECRET)
+            anchors.verify(SECRET, other, 7, NOW)
     for bad in ([7, A.session_id, -5, A.at_ms, int(NOW) + 60],  # a negative position
                 [7, A.session_id, 1.5, A.at_ms, int(NOW) + 60],  # not whole milliseconds
                 [7, 42, 0, A.at_ms, int(NOW) + 60],  # no session id
                 {"p": 1}, [7, A.session_id, 0]):  # not the shape
         with pytest.raises(InvalidAnchor):
-            anchors.verify(SECRET, genuine.dumps(bad), 7, NOW)
+            anchors.verify(SECRET, anchors.seal(SECRET, bad), 7, NOW)
+    broken = anchors._signer(SECRET).sign(b"not-base64-json!").decode()
+    with pytest.raises(InvalidAnchor):  # signed, but not sealed JSON
+        anchors.verify(SECRET, broken, 7, NOW)
     value = anchors.sign(SECRET, 7, A, 60)
     with pytest.raises(InvalidAnchor):  # one character changed
         anchors.verify(SECRET, value[:-2] + ("A" if value[-2] != "A" else "B") + value[-1], 7, NOW)
