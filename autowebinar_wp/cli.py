@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
+import subprocess
 import sys
+import threading
+import time
 from typing import Any
 
 import click
@@ -63,7 +68,7 @@ def _serve_with_consumer(app: Any, config_file: str | None, server: str, host: s
 
     consumer = None
     if services(app).outbox.enabled:
-        consumer = spawn_consumer(config_file)
+        consumer = ConsumerSupervisor(config_file)
     else:
         click.echo("note: WEBHOOK_URLS is empty, so no events are sent (they are logged).",
                    err=True)
@@ -71,8 +76,64 @@ def _serve_with_consumer(app: Any, config_file: str | None, server: str, host: s
         run(server, config_file, host=host, port=port, workers=workers, threads=threads)
     finally:
         if consumer is not None:
-            consumer.terminate()
-            consumer.wait(10)
+            consumer.stop()
+
+
+class ConsumerSupervisor:
+    """The webhook consumer beside the web server, restarted when it crashes, as the web
+    server's master restarts a crashed worker: without it, a consumer killed by the OOM
+    killer (or `kill -9`) would leave every event queued until someone restarted `serve`.
+
+    Only a crash is restarted (killed by a signal other than SIGTERM/SIGINT, or a non-zero
+    exit); a consumer that crashes again within a minute waits longer each time (1 s
+    doubling to 30 s), so a broken configuration does not spin.
+    """
+
+    CHECK_SEC = 0.5
+    STABLE_SEC = 60.0
+    MAX_DELAY_SEC = 30.0
+
+    def __init__(self, config_file: str | None) -> None:
+        self._config_file = config_file
+        self._clock = time.monotonic
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self.process = spawn_consumer(config_file)
+        self.started = self._clock()
+        self.restarts = 0
+        self._thread = threading.Thread(target=self._watch, name="consumer-supervisor",
+                                        daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        log = logging.getLogger("autowebinar_wp.cli")
+        delay = 1.0
+        while not self._stopped.wait(self.CHECK_SEC):
+            code = self.process.poll()
+            if code is None or code in (0, -signal.SIGTERM, -signal.SIGINT):
+                continue  # running, or stopped on purpose
+            ran = self._clock() - self.started
+            delay = 1.0 if ran >= self.STABLE_SEC else min(delay * 2, self.MAX_DELAY_SEC)
+            log.warning("webhook consumer exited, restarting",
+                        extra={"exit_code": code, "ran_sec": round(ran, 1),
+                               "restart_in_sec": delay})
+            if self._stopped.wait(delay):
+                return
+            with self._lock:
+                if self._stopped.is_set():
+                    return
+                self.process = spawn_consumer(self._config_file)
+                self.started = self._clock()
+                self.restarts += 1
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped.set()
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
 @main.command()
@@ -214,12 +275,14 @@ def live_link(config_file: str | None, user_id: int, notification: str, target: 
 
 def run_consumer(config_file: str | None, workers: int = 2) -> None:
     """Sweep what a crash left behind, then consume deliveries until stopped."""
-    import logging
-
     app = load_app(config_file)
     outbox = services(app).outbox
     logging.getLogger("huey").setLevel(logging.WARNING)
     outbox.sweep()
+    # A consumer restarted after a crash finds what the dead one was posting still leased;
+    # one more sweep once every such lease has run out re-enqueues it, instead of waiting
+    # for the periodic sweep (up to a minute later, and after RECOVERY_SEC more).
+    outbox.sweep_task.schedule(delay=outbox.recovery_delay())
     consumer = outbox.huey.create_consumer(
         workers=workers, worker_type="thread", periodic=True, initial_delay=0.1,
         backoff=1.15, max_delay=1.0, scheduler_interval=1, check_worker_health=True,
@@ -238,8 +301,6 @@ def worker(config_file: str | None, workers: int) -> None:
 
 def spawn_consumer(config_file: str | None) -> Any:
     """Start `autowebinar-wp worker` beside the web server (serve and demo)."""
-    import subprocess
-
     command = [sys.executable, "-m", "autowebinar_wp.cli", "worker"]
     if config_file:
         command += ["--config", config_file]

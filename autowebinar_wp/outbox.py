@@ -111,6 +111,15 @@ class Outbox:
     def enabled(self) -> bool:
         return bool(self.urls) and self._webhook is not None
 
+    @property
+    def lease_sec(self) -> float:
+        """How long a delivery in progress is leased to the consumer posting it."""
+        return self.timeout + min(5.0, self.recovery_sec)
+
+    def recovery_delay(self) -> float:
+        """Seconds after which a sweep recovers whatever a consumer that just died held."""
+        return self.lease_sec + self.recovery_sec + 1.0
+
     # ---- the journal (the queue's key-value store) -----------------------------------------
 
     def _put(self, key: str, value: Mapping[str, Any]) -> None:
@@ -200,7 +209,7 @@ class Outbox:
         if record is None:
             return "gone"  # already delivered (a duplicate task after a sweep)
         now = self.clock()
-        record["lease"] = now + self.timeout + min(5.0, self.recovery_sec)
+        record["lease"] = now + self.lease_sec
         self._put(key, record)
         body = record["payload"]
         data = json.dumps(body, separators=(",", ":"), ensure_ascii=False)

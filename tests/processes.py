@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,9 +37,21 @@ def environment(database_url: str, instance: Path, **extra: str) -> dict[str, st
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "autowebinar_wp.cli", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    """`autowebinar-wp ARGS` in its own process group. Its log goes to a temporary file
+    (`server_log(process)` reads it): a pipe nobody reads would block a chatty server."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
+    process = subprocess.Popen([sys.executable, "-m", "autowebinar_wp.cli", *args], env=env,
+                               stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+    process.log_file = log  # type: ignore[attr-defined]
+    return process
+
+
+def server_log(process: subprocess.Popen[bytes], tail: int = 4000) -> str:
+    log = getattr(process, "log_file", None)
+    if log is None or log.closed:
+        return ""
+    log.seek(0)
+    return log.read().decode(errors="replace")[-tail:]
 
 
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
@@ -49,15 +62,17 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(5)
-    if process.stderr:
-        process.stderr.close()
+    log = getattr(process, "log_file", None)
+    if log is not None:
+        log.close()
 
 
 def wait_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
+            raise RuntimeError(f"the server exited with {process.returncode}: "
+                               + server_log(process))
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return

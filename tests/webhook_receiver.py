@@ -28,6 +28,8 @@ class Receiver:
     # event name -> statuses to answer, in order, before answering 200
     script: dict[str, list[int]] = field(default_factory=dict)
     stall_first: float = 0.0  # seconds to hang on the very first request
+    stall_status: int = 0  # then answer it with this status instead (0: as usual)
+    stalled_id: str | None = None  # the webhook-id of the request that was stalled
     arrived: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -36,9 +38,13 @@ class Receiver:
         body = request.get_data()
         self.arrived.set()
         with self.lock:
-            first = sum(self.attempts.values()) == 0
-        if first and self.stall_first:
+            first = self.stall_first > 0 and self.stalled_id is None
+            if first:
+                self.stalled_id = request.headers.get("webhook-id", "")
+        if first:
             time.sleep(self.stall_first)
+            if self.stall_status:
+                return Response("stalled", self.stall_status)(environ, start_response)
         try:
             payload = Webhook(self.secret).verify(body, dict(request.headers))
         except Exception:  # noqa: BLE001 - any failure is a rejected delivery
@@ -71,9 +77,10 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver(**kwargs: Any) -> Iterator[Receiver]:
+def running_receiver(port: int = 0, **kwargs: Any) -> Iterator[Receiver]:
+    """A receiver on `port` (0: any free one) until the block ends."""
     receiver = Receiver(url="", **kwargs)
-    server = make_server("127.0.0.1", 0, receiver.wsgi, threaded=True)
+    server = make_server("127.0.0.1", port, receiver.wsgi, threaded=True)
     receiver.url = f"http://127.0.0.1:{server.server_port}/hooks?key=do-not-log"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
