@@ -1,7 +1,7 @@
 # The two commands a newcomer needs; both do their own set-up on a fresh machine.
 #   make demo   - the whole flow on the embedded default (SQLite, demo video), prints a link
 #   make test   - installs what the tests need, makes sure MariaDB answers, runs every suite
-.PHONY: demo test lint bench-heartbeat bench-admin vendor-hls vendor-axe
+.PHONY: demo test lint bench-heartbeat bench-admin vendor-hls vendor-axe reliability soak
 
 VENV ?= .venv
 
@@ -16,6 +16,14 @@ demo: $(VENV)/.installed
 
 test:
 	.ci/test
+
+# The reliability suite alone (RELIABILITY.md), and its soak at full length: 200 viewers for
+# 10 minutes instead of CI's 60 s. Both set up like `make test` (MariaDB, a fresh test DB).
+reliability:
+	.ci/test tests/reliability
+
+soak:
+	RELIABILITY_SOAK_SEC=600 .ci/test tests/reliability/test_soak.py
 
 # Benchmarks (see BENCHMARKS.md): each one command from a clean clone; MariaDB must answer.
 # The WordPress baseline (--wordpress) runs Debian's WordPress under its own nginx + php-fpm.
