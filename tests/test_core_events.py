@@ -102,6 +102,7 @@ def _cases(uid: int) -> list[tuple[str, str, dict[str, str], int]]:
         ("bad timestamp", good, {**signed(good), "webhook-timestamp": "yesterday"}, 401),
         ("not json", "hello", signed("hello"), 400),
         ("array", "[1, 2]", signed("[1, 2]"), 400),
+        ("nested too deep", "[" * 5000 + "]" * 5000, None, 400),
         ("missing user_id", json.dumps({"event": "core_user_login", "event_id": "e1",
                                         "ref_id": None, "timestamp": "2026-11-26T12:00:00Z"}),
          None, 400),

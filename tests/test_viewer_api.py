@@ -221,6 +221,8 @@ def test_embed_with_a_bad_token_is_a_localized_401_page(make_harness) -> None:
         '12',
         'not json',
         '{"position_sec": 1',
+        '[' * 5000 + ']' * 5000,  # deeper than the JSON parser's recursion limit
+        '{"position_sec": ' + '{"a": ' * 2000 + '1' + '}' * 2001,
     ],
 )
 def test_bad_positions_and_bodies_are_400_and_change_nothing(harness, raw) -> None:
@@ -242,6 +244,16 @@ def test_oversized_body_is_413_json(harness) -> None:
     response = harness.post(HB, uid, data=big, content_type="application/json")
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "payload_too_large"
+
+
+def test_a_declared_body_over_the_limit_is_413_even_where_it_is_not_read(harness) -> None:
+    uid = harness.backend.new_user()
+    big = json.dumps({"pad": "x" * 100_000})
+    for path in (JOIN, "/api/v1/cta"):  # views that never read their body
+        response = harness.post(path, uid, data=big, content_type="application/json")
+        assert response.status_code == 413, path
+        assert response.get_json()["error"]["code"] == "payload_too_large"
+    assert harness.backend.rows(uid) == []
 
 
 def test_wrong_method_and_unknown_path_are_json(harness) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from autowebinar_wp import ratelimit
-from autowebinar_wp.errors import AutowebinarError
+from autowebinar_wp.errors import AutowebinarError, PayloadTooLarge
 from autowebinar_wp.services import services
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,17 @@ def security_headers(response: Response) -> Response:
     return response
 
 
+def refuse_large_bodies() -> None:
+    """413 for a declared body over MAX_CONTENT_LENGTH on every route, before it is read.
+
+    Werkzeug enforces the limit only where a view reads the body; a view that ignores its
+    body (join, CTA) would otherwise answer 200 to 2 MB.
+    """
+    length = request.content_length
+    if length is not None and length > current_app.config["MAX_CONTENT_LENGTH"]:
+        raise PayloadTooLarge()
+
+
 def register(app: Flask) -> None:
     from autowebinar_wp import media
     from autowebinar_wp.web import admin, core, health, live, live_admin, viewer
@@ -71,6 +82,7 @@ def register(app: Flask) -> None:
         from autowebinar_wp.web import demo
 
         app.register_blueprint(demo.bp)
+    app.before_request(refuse_large_bodies)
     app.after_request(security_headers)
 
     @app.errorhandler(AutowebinarError)

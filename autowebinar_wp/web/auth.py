@@ -86,7 +86,10 @@ def json_body(required: bool = True) -> dict[str, Any]:
     if not data:
         body: dict[str, Any] = {}
     else:
-        parsed = request.get_json(force=True, silent=True, cache=True)
+        try:
+            parsed = request.get_json(force=True, silent=True, cache=True)
+        except RecursionError:  # nested deeper than the parser's stack: not silenced by Flask
+            parsed = None
         if not isinstance(parsed, dict):
             if required or request.mimetype == "application/json":
                 raise BadRequest("The body must be a JSON object.")

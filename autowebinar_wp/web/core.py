@@ -40,7 +40,7 @@ def verified_body() -> Any:
         raise Unauthorized("The webhook signature is not valid.") from exc
     try:
         return json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise BadRequest("The body is not valid JSON.") from exc
 
 

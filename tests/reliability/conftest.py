@@ -3,6 +3,7 @@ and the end-of-run summary of what each test measured (figures.py)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 from collections.abc import Iterator
@@ -70,3 +71,52 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for line in lines:
             terminalreporter.write_line(line)
     figures.write()
+
+
+class FuzzTarget:
+    """A real `serve` on the shared test database with every module switched on (live
+    schedule, tracking links, Core's signed events), and the tokens a fuzzer uses."""
+
+    def __init__(self, served: processes.Served, viewer_id: int, admin_id: int) -> None:
+        from autowebinar_wp import tokens
+        from tests.support import SECRET
+
+        self.served, self.base = served, served.base
+        self.viewer_id, self.admin_id = viewer_id, admin_id
+        self.viewer_token = tokens.mint(SECRET, viewer_id, "viewer", 3600)
+        self.admin_token = tokens.mint(SECRET, admin_id, "admin", 3600)
+
+
+CORE_SECRET = "whsec_" + base64.b64encode(b"reliability-core-secret-32-bytes").decode()
+
+
+@pytest.fixture(scope="module")
+def fuzz_target(mysql_backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget]:
+    """The server under fuzzing; afterwards nothing outside our namespaces changed and every
+    namespace row is well formed."""
+    import json
+    from datetime import UTC, datetime
+
+    from tests.live.support import LINK_SECRET, live_table
+    from tests.reliability.crowd import LOAD_LIMITS
+    from tests.reliability.integrity import assert_well_formed
+
+    before = mysql_backend.checksum()
+    env = processes.environment(
+        mysql_backend.url, tmp_path_factory.mktemp("fuzz") / "instance",
+        AUTOWEBINAR_LIVE=json.dumps(live_table(datetime.now(UTC))),
+        AUTOWEBINAR_LIVE_LINK_SECRET=LINK_SECRET,
+        AUTOWEBINAR_CORE_WEBHOOK_SECRET=CORE_SECRET,
+        AUTOWEBINAR_VIDEO_DURATION_SEC="3600", AUTOWEBINAR_CTA_AT_SEC="0",
+        AUTOWEBINAR_SITE_URL="https://site.example",
+        # more of each request reaches the code behind the limits
+        **LOAD_LIMITS, AUTOWEBINAR_LIVE_REGISTER_RATE_LIMIT="100000 per minute",
+        AUTOWEBINAR_LIVE_JOIN_RATE_LIMIT="100000 per minute",
+        AUTOWEBINAR_LIVE_SLOTS_RATE_LIMIT="100000 per minute",
+    )
+    with processes.server(env, "--workers", "2") as served:
+        target = FuzzTarget(served, mysql_backend.new_user(), mysql_backend.new_user())
+        yield target
+        assert served.process.poll() is None, "the server died while being fuzzed"
+    assert mysql_backend.checksum() == before, "a row outside our namespaces changed"
+    assert_well_formed(mysql_backend.engine)
