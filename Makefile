@@ -1,14 +1,14 @@
 # The two commands a newcomer needs; both do their own set-up on a fresh machine.
 #   make demo   - the whole flow on the embedded default (SQLite, demo video), prints a link
 #   make test   - installs what the tests need, makes sure MariaDB answers, runs every suite
-.PHONY: demo test lint bench-heartbeat bench-admin vendor-hls vendor-axe reliability soak
+.PHONY: demo test lint bench-heartbeat bench-admin vendor-hls vendor-axe reliability soak lock
 
 VENV ?= .venv
 
 $(VENV)/.installed: setup.cfg pyproject.toml setup.py
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[test,bench]'
+	$(VENV)/bin/pip install --quiet -c requirements.lock -e '.[test,bench]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -24,6 +24,15 @@ reliability:
 
 soak:
 	RELIABILITY_SOAK_SEC=600 .ci/test tests/reliability/test_soak.py
+
+# Re-resolve the dependencies in a fresh venv and pin them (after changing setup.cfg).
+lock:
+	rm -rf .lock-venv && python3 -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e '.[test,bench]'
+	{ sed -n '/^#/p' requirements.lock; .lock-venv/bin/pip freeze --exclude-editable \
+	  | grep -v -i -e '^-e' -e '^#' -e '^autowebinar'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
 
 # Benchmarks (see BENCHMARKS.md): each one command from a clean clone; MariaDB must answer.
 # The WordPress baseline (--wordpress) runs Debian's WordPress under its own nginx + php-fpm.

@@ -90,6 +90,7 @@ class ConsumerSupervisor:
     """
 
     CHECK_SEC = 0.5
+    FIRST_DELAY_SEC = 1.0
     STABLE_SEC = 60.0
     MAX_DELAY_SEC = 30.0
 
@@ -107,13 +108,14 @@ class ConsumerSupervisor:
 
     def _watch(self) -> None:
         log = logging.getLogger("autowebinar_wp.cli")
-        delay = 1.0
+        delay = self.FIRST_DELAY_SEC
         while not self._stopped.wait(self.CHECK_SEC):
             code = self.process.poll()
             if code is None or code in (0, -signal.SIGTERM, -signal.SIGINT):
                 continue  # running, or stopped on purpose
             ran = self._clock() - self.started
-            delay = 1.0 if ran >= self.STABLE_SEC else min(delay * 2, self.MAX_DELAY_SEC)
+            if ran >= self.STABLE_SEC:
+                delay = self.FIRST_DELAY_SEC  # it had been running fine: restart promptly
             log.warning("webhook consumer exited, restarting",
                         extra={"exit_code": code, "ran_sec": round(ran, 1),
                                "restart_in_sec": delay})
@@ -125,6 +127,7 @@ class ConsumerSupervisor:
                 self.process = spawn_consumer(self._config_file)
                 self.started = self._clock()
                 self.restarts += 1
+            delay = min(delay * 2, self.MAX_DELAY_SEC)
 
     def stop(self) -> None:
         with self._lock:

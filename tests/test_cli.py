@@ -235,3 +235,56 @@ def test_demo_prints_the_admin_link_with_the_token_in_the_fragment(env, monkeypa
     assert result.exit_code == 0, result.output
     admin_line = next(line for line in result.output.splitlines() if "Admin" in line)
     assert "/admin#token=eyJ" in admin_line and "?token=" not in admin_line
+
+
+# ---- serve's webhook consumer is restarted when it crashes ----------------------------------
+
+
+@pytest.fixture
+def sleeper(monkeypatch):
+    """ConsumerSupervisor spawning a stand-in consumer (a sleeping Python), checked often."""
+    import subprocess
+    import sys
+
+    from autowebinar_wp import cli
+
+    monkeypatch.setattr(cli, "spawn_consumer", lambda _config: subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"]))
+    monkeypatch.setattr(cli.ConsumerSupervisor, "CHECK_SEC", 0.05)
+    monkeypatch.setattr(cli.ConsumerSupervisor, "FIRST_DELAY_SEC", 0.1)
+    supervisor = cli.ConsumerSupervisor(None)
+    yield supervisor
+    supervisor.stop()
+
+
+def _wait(predicate, timeout: float = 5.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_killed_consumer_is_restarted(sleeper) -> None:
+    import signal
+
+    first = sleeper.process
+    first.send_signal(signal.SIGKILL)
+    assert _wait(lambda: sleeper.restarts == 1 and sleeper.process is not first)
+    assert sleeper.process.poll() is None
+    second = sleeper.process
+    second.send_signal(signal.SIGKILL)  # crashing again at once: it waits longer (backoff)
+    assert _wait(lambda: sleeper.restarts == 2)
+
+
+def test_a_consumer_stopped_on_purpose_is_not_restarted(sleeper) -> None:
+    import time
+
+    first = sleeper.process
+    first.terminate()
+    first.wait(5)
+    time.sleep(0.5)  # several checks and more than the restart delay
+    assert sleeper.restarts == 0 and sleeper.process is first

@@ -305,3 +305,30 @@ def test_replay_re_emits_exactly_the_derivable_events(make_harness, monkeypatch)
         assert set(receiver.events()) == original  # same names, same ids
         later = CliRunner().invoke(main, ["replay-events", "--since", "2031-03-02", "--dry-run"])
         assert "0 users" in later.output
+
+
+def test_a_sweep_after_the_recovery_delay_recovers_what_a_dead_consumer_held(make_harness):
+    """What `autowebinar-wp worker` schedules at start-up (cli.run_consumer): a consumer
+    killed mid-post left its delivery leased and its other tasks dequeued; one sweep
+    `recovery_delay()` later re-enqueues both, none earlier."""
+    from autowebinar_wp.outbox import DELIVERY
+
+    harness = make_harness(WEBHOOK_URLS=["http://127.0.0.1:9/none"],
+                           WEBHOOK_SECRET=RECEIVER_SECRET, OUTBOX_RECOVERY_SEC=1,
+                           WEBHOOK_TIMEOUT_SEC=2)
+    harness.post(JOIN, harness.backend.new_user())
+    outbox = services(harness.app).outbox
+    keys = outbox._keys(DELIVERY)
+    assert len(keys) == 2
+    while outbox.huey.dequeue() is not None:  # the dead consumer had taken every task ...
+        pass
+    record = outbox._get(keys[0])
+    record["lease"] = outbox.clock() + outbox.lease_sec  # ... and was posting this one
+    outbox._put(keys[0], record)
+    assert outbox.sweep()["redelivered"] == 0
+    harness.clock.advance(outbox.lease_sec - 0.5)
+    assert outbox.sweep()["redelivered"] == 1  # the one that was never started ...
+    assert outbox._get(keys[0])["lease"] > 0  # ... not the leased one yet
+    harness.clock.advance(outbox.recovery_delay() - outbox.lease_sec + 0.5)
+    assert outbox.sweep()["redelivered"] >= 1
+    assert outbox._get(keys[0])["lease"] == 0  # re-enqueued once its lease ran out
