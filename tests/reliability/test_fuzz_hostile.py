@@ -42,6 +42,7 @@ MUTATIONS = 300
 TWO_MB = 2 * 1024 * 1024
 OTHER_SECRET = "another-secret-0123456789abcdef0123456789abcdef"
 VIEWER_POSTS = ("/api/v1/session/join", "/api/v1/session/heartbeat", "/api/v1/session/leave",
+                "/api/v1/player/error",
                 "/api/v1/cta", "/api/v1/live/register", "/api/v1/live/join")
 ADMIN_GETS = ("/api/v1/admin/funnel", "/api/v1/admin/progress", "/admin/export.csv",
               "/api/v1/admin/live", "/admin/live/registrations.csv")
