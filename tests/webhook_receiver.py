@@ -27,8 +27,8 @@ class Receiver:
     attempts: dict[str, int] = field(default_factory=dict)  # event_id -> requests seen
     # event name -> statuses to answer, in order, before answering 200
     script: dict[str, list[int]] = field(default_factory=dict)
-    stall_first: float = 0.0  # seconds to hang on the very first request
-    stall_status: int = 0  # then answer it with this status instead (0: as usual)
+    stall_first: float = 0.0  # seconds to hang on the first request(s)
+    stall_status: int = 0  # hold only the first one, then answer it with this status
     stalled_id: str | None = None  # the webhook-id of the request that was stalled
     arrived: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -38,9 +38,12 @@ class Receiver:
         body = request.get_data()
         self.arrived.set()
         with self.lock:
-            first = self.stall_first > 0 and self.stalled_id is None
-            if first:
-                self.stalled_id = request.headers.get("webhook-id", "")
+            if self.stall_status:  # exactly one request is held, then refused
+                first = self.stall_first > 0 and self.stalled_id is None
+                if first:
+                    self.stalled_id = request.headers.get("webhook-id", "")
+            else:  # every request is held until one has been answered
+                first = self.stall_first > 0 and sum(self.attempts.values()) == 0
         if first:
             time.sleep(self.stall_first)
             if self.stall_status:

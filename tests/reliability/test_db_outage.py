@@ -45,8 +45,9 @@ def test_database_killed_and_restarted_under_load(scratch_wordpress, tmp_path) -
         killed_at = time.monotonic()
         site.server.kill()
         time.sleep(OUTAGE_SEC)
+        restarting_at = time.monotonic()  # the database is certainly down until here
         site.server.start()
-        restarted_at = time.monotonic()
+        restarted_at = time.monotonic()  # ... and answers from here on (or a little earlier)
         stored_at_restart = site.positions()  # before the viewers' next heartbeats matter
         viewers = {v.user_id for v in crowd.viewers}
 
@@ -65,11 +66,11 @@ def test_database_killed_and_restarted_under_load(scratch_wordpress, tmp_path) -
         crowd.close()
     log = crowd.log
     first_200 = min((s.at for s in log if s.at > restarted_at and s.status == 200), default=None)
-    outage = [s for s in log if killed_at + 0.5 < s.at < restarted_at]
+    outage = [s for s in log if killed_at + 0.5 < s.at < restarting_at]
     since_restart = None if first_200 is None else round(first_200 - restarted_at, 2)
     figures.record(
         "db_outage", requests=len(log), viewers=VIEWERS,
-        during_outage=dict(crowd.statuses(killed_at + 0.5, restarted_at)),
+        during_outage=dict(crowd.statuses(killed_at + 0.5, restarting_at)),
         statuses=dict(crowd.statuses()),
         first_200_after_restart_sec=since_restart,
         all_viewers_recovered_sec=None if recovered is None else round(recovered, 2),

@@ -313,6 +313,7 @@ def test_hostile_requests_get_no_server_error(fuzz_target, mysql_backend) -> Non
     # -- forged and expired anchors -----------------------------------------------------------
     now_ms = int(time.time() * 1000)
     other = mysql_backend.new_user()
+    fuzz_target.touched.add(other)
     bad_anchors: dict[str, Any] = {
         "tampered": anchor[:-2] + ("AA" if not anchor.endswith("AA") else "BB"),
         "another secret": anchors.sign(OTHER_SECRET, uid, Anchor(sid, 3_000_000, now_ms), 600),

@@ -114,5 +114,5 @@ def test_mixed_requests_for_one_user_through_two_servers(mysql_backend, tmp_path
     assert state.progress_percent >= 25  # the second burst crossed a milestone
     assert set(sent) == set(expected), (sorted(expected.values()), sent)
     assert all(count == 1 for count in sent.values()), sent
-    assert_well_formed(mysql_backend.engine)
+    assert_well_formed(mysql_backend.engine, [uid])
     assert mysql_backend.checksum() == before

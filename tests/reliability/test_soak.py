@@ -65,4 +65,4 @@ def test_soak_honest_viewers(mysql_backend, tmp_path) -> None:
     assert not lost and not behind and not crowd.never_backwards()
     assert same_workers, "a worker was replaced during the soak"
     assert rss_end - rss_start < RSS_GROWTH_LIMIT_KB, (rss_start, rss_end)
-    assert_well_formed(mysql_backend.engine)
+    assert_well_formed(mysql_backend.engine, users)

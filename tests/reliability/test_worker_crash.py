@@ -67,5 +67,5 @@ def test_worker_killed_under_load(mysql_backend, tmp_path) -> None:
     assert not crowd.never_backwards()
     stored = {uid: int(mysql_backend.meta(uid)["autowebinar_last_position_sec"]) for uid in users}
     assert all(stored[v.user_id] >= max(v.confirmed) for v in crowd.viewers)
-    assert_well_formed(mysql_backend.engine)
+    assert_well_formed(mysql_backend.engine, users)
     assert mysql_backend.checksum() == before
