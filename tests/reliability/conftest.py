@@ -118,3 +118,13 @@ def fuzz_target(mysql_backend, tmp_path_factory: pytest.TempPathFactory) -> Iter
         assert served.process.poll() is None, "the server died while being fuzzed"
     assert mysql_backend.checksum() == before, "a row outside our namespaces changed"
     assert_well_formed(mysql_backend.engine, target.touched)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI (AUTOWEBINAR_REQUIRE_MYSQL=1) a skipped reliability test is a failed one."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and os.environ.get(REQUIRE_ENV) and "reliability" in item.keywords:
+        report.outcome = "failed"
+        report.longrepr = f"a reliability test may not be skipped in CI: {report.longrepr}"
