@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,11 +179,12 @@ def alive(pid: int) -> bool:
         return False
 
 
-def wait_until(predicate: object, timeout: float, step: float = 0.05) -> float | None:
+def wait_until(predicate: Callable[[], object], timeout: float,
+               step: float = 0.05) -> float | None:
     """Seconds until `predicate()` held, or None if it did not within `timeout`."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
-        if predicate():  # type: ignore[operator]
+        if predicate():
             return time.monotonic() - start
         time.sleep(step)
     return None

@@ -12,11 +12,12 @@ from __future__ import annotations
 import threading
 import time
 
+import httpx
 import pytest
 
 from tests import processes
 from tests.reliability import figures
-from tests.reliability.crowd import LOAD_LIMITS, Crowd
+from tests.reliability.crowd import LOAD_LIMITS, Crowd, Viewer
 from tests.reliability.integrity import assert_well_formed
 
 pytestmark = [pytest.mark.reliability, pytest.mark.mysql, pytest.mark.slow]
@@ -44,7 +45,12 @@ def test_database_killed_and_restarted_under_load(scratch_wordpress, tmp_path) -
         time.sleep(BEFORE_SEC)
         killed_at = time.monotonic()
         site.server.kill()
-        time.sleep(OUTAGE_SEC)
+        time.sleep(1)
+        # the locked path (a first join: GET_LOCK + transaction) and the health check too
+        newcomer = Viewer(VIEWERS + 1, served.base)
+        locked = crowd.post(newcomer, "join")
+        health = httpx.get(f"{served.base}/healthz", timeout=5)
+        time.sleep(OUTAGE_SEC - 1)
         restarting_at = time.monotonic()  # the database is certainly down until here
         site.server.start()
         restarted_at = time.monotonic()  # ... and answers from here on (or a little earlier)
@@ -81,6 +87,8 @@ def test_database_killed_and_restarted_under_load(scratch_wordpress, tmp_path) -
     wrong = [s for s in log if s.status != 200 and not (s.status == 503 and s.json_error)]
     assert not wrong, wrong[:5]
     assert outage and all(s.status == 503 for s in outage), "the outage was not seen as 503s"
+    assert locked is not None and locked.status_code == 503
+    assert health.status_code == 503 and health.json()["status"] == "unavailable"
     assert recovered is not None and recovered <= RECOVERY_LIMIT_SEC, (
         f"not every viewer was served within {RECOVERY_LIMIT_SEC} s of the restart: {recovered}")
     assert alive and answered is not None, "a server process died"
