@@ -22,10 +22,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -63,8 +61,14 @@ MAX_PER_PAGE = 200
 UUID_SHAPE = "________-____-____-____-____________"
 DATETIME_SHAPE = "____-__-__ __:__:__"
 
-Ints = npt.NDArray[np.int64]
-Bools = npt.NDArray[np.bool_]
+if TYPE_CHECKING:
+    # numpy (15 MB) is imported by the functions that compute with it, so a server worker
+    # loads it with the first admin view, not for every heartbeat worker at start-up.
+    import numpy as np
+    import numpy.typing as npt
+
+    Ints = npt.NDArray[np.int64]
+    Bools = npt.NDArray[np.bool_]
 
 # Integer stand-ins in the per-user columns. Datetimes travel as YYYYMMDDhhmmss.
 ODD = 1 << 60  # an unusual spelling in a "highest copy" column: beats every real value
@@ -356,6 +360,7 @@ def scan(engine: Engine, table: Table, pace: Pace = Pace(),
 
 def parse_wire(text: str | bytes, users: int) -> Ints:
     """The batch's text back to one row of WIRE integers per user."""
+    import numpy as np
     values = np.array((text.decode() if isinstance(text, bytes) else text).split(","),
                       dtype=np.int64)
     if len(values) != users * len(WIRE):  # never silently short: a truncated text is an error
@@ -365,6 +370,7 @@ def parse_wire(text: str | bytes, users: int) -> Ints:
 
 def unpack(wire: Ints) -> Ints:
     """WIRE rows to COLUMNS: flags to codes (2 = odd), the position out of the flags' integer."""
+    import numpy as np
     flags, rest = wire[:, 1] & ((1 << FLAG_BITS) - 1), wire[:, 1] >> FLAG_BITS
     out = np.empty((len(wire), len(COLUMNS)), dtype=np.int64)
     out[:, UID] = wire[:, 0]
@@ -381,6 +387,7 @@ def unpack(wire: Ints) -> Ints:
 
 def merge(pieces: Sequence[Ints]) -> Ints:
     """One row per user: the earliest start and the highest of every other column."""
+    import numpy as np
     if not pieces:
         return np.zeros((0, len(COLUMNS)), dtype=np.int64)
     rows = np.concatenate(pieces)
@@ -391,17 +398,18 @@ def merge(pieces: Sequence[Ints]) -> Ints:
     return merged
 
 
-DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def valid_moments(values: Ints) -> Bools:
     """Which YYYYMMDDhhmmss integers are real datetimes (years 1000-9999; earlier ones are
     left to `codec`, which is never wrong about them)."""
+    import numpy as np
     second, minute = values % 100, values // 100 % 100
     hour, day = values // 10**4 % 100, values // 10**6 % 100
     month, year = values // 10**8 % 100, values // 10**10
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    days = DAYS_IN_MONTH[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    days = np.array(DAYS_IN_MONTH, dtype=np.int64)[np.clip(month, 0, 12)] + ((month == 2) & leap)
     ok: Bools = ((values >= 10**13) & (values < 10**14) & (month >= 1) & (month <= 12)
                  & (day >= 1) & (day <= days) & (hour < 24) & (minute < 60) & (second < 60))
     return ok
@@ -429,6 +437,7 @@ def _moment(value: datetime | None, absent: int) -> int:
 def decode_users(conn: Connection, table: Table, user_ids: Sequence[int],
                  chunk: int = 500) -> Ints:
     """The COLUMNS of these users from every copy of every key, each decoded by `codec`."""
+    import numpy as np
     copies: dict[int, dict[str, list[str | None]]] = {uid: {} for uid in user_ids}
     for start in range(0, len(user_ids), chunk):
         ids = list(user_ids[start:start + chunk])
@@ -509,6 +518,7 @@ class Tally:
 
 def aggregate(per_user: Ints, duration_sec: int) -> Tally:
     """The funnel, the retention histogram and the sort orders from merged COLUMNS."""
+    import numpy as np
     u = per_user[per_user[:, SESSION] == 1]  # members: a session id in some copy
     started, seen = u[:, STARTED], u[:, LAST_SEEN]
     joined = (seen > 0) & ((started == NO_START) | (seen >= started))
@@ -543,6 +553,7 @@ def retention_points(histogram: Ints, bucket_sec: int,
                      also: Sequence[int] = ()) -> list[tuple[int, int]]:
     """(t, viewers): joined users whose final position is ≥ t, every `bucket_sec`, at the
     end, and at the moments in `also` (the CTA), in time order."""
+    import numpy as np
     duration = len(histogram) - 1
     reached = np.cumsum(histogram[::-1])[::-1]  # reached[t] = sum(histogram[t:])
     moments = sorted({*range(0, duration, bucket_sec), duration,

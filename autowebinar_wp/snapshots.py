@@ -33,7 +33,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
 from sqlalchemy import Engine, Table
 
 from autowebinar_wp import reports
@@ -298,6 +297,8 @@ class Snapshots:
         return Served(snapshot, stale=True, refreshing=True)
 
     def _ids(self, snapshot: Snapshot, name: str, start: int, stop: int) -> list[int]:
+        import numpy as np  # with the first admin view, not at a worker's start (reports.py)
+
         size = np.dtype(snapshot.id_dtype).itemsize
         raw = self.blobs.get_range(f"{self.scope}.{snapshot.generation}.{name}",
                                    start * size, stop * size)
@@ -317,6 +318,8 @@ class Snapshots:
         return self._ids(snapshot, sort, start, stop)[::-1]
 
     def retention(self, snapshot: Snapshot) -> reports.Ints:
+        import numpy as np
+
         raw = self.blobs.get(f"{self.scope}.{snapshot.generation}.retention")
         if raw is None:
             raise SnapshotPending()

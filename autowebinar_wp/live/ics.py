@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlencode
 
-from icalendar import Calendar, Event
-
 from autowebinar_wp.live.schedule import Slot
 
 PRODID = "-//autowebinar-wp//live webinars//EN"
@@ -25,6 +23,8 @@ def uid(slot: Slot, domain: str) -> str:
 def calendar(slot: Slot, *, domain: str, now: datetime, url: str = "",
              description: str = "") -> bytes:
     """One VEVENT in a VCALENDAR (METHOD:PUBLISH), as bytes with CRLF line ends."""
+    from icalendar import Calendar, Event  # 80 modules: loaded by the first .ics, not by workers
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
