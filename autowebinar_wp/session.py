@@ -207,8 +207,8 @@ def decide(state: State, action: Action, now: datetime, config: SessionConfig) -
     """Apply one action at `now`; the only entry point for session rules."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
-    precise = to_ms(now)  # the anchors' clock; stored datetimes have whole seconds
-    now = now.replace(microsecond=0)
+    exact, now = now, now.replace(microsecond=0)  # stored datetimes have whole seconds
+    precise = to_ms(exact)  # the anchors' clock
     match action:
         case Create(new_session_id=sid):
             state, events = _ensure_session(state, now, config, sid)
@@ -216,8 +216,7 @@ def decide(state: State, action: Action, now: datetime, config: SessionConfig) -
         case Join(new_session_id=sid):
             return _join(state, now, precise, config, sid)
         case Heartbeat(position_sec=pos, anchor=anchor) | Leave(position_sec=pos, anchor=anchor):
-            return _advance(state, now, precise, config, pos, anchor,
-                            leaving=isinstance(action, Leave))
+            return _advance(state, exact, config, pos, anchor, leaving=isinstance(action, Leave))
         case Cta():
             return _cta(state, now, config)
     raise TypeError(f"unknown action {action!r}")
@@ -263,8 +262,43 @@ def _join(state: State, now: datetime, precise: int, config: SessionConfig,
                    anchor=Anchor(sid, position * 1000, precise))
 
 
-def _advance(state: State, now: datetime, precise: int, config: SessionConfig,
-             reported: float, anchor: Anchor | None, *, leaving: bool) -> Outcome:
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """What a report earns against its anchor alone (no stored state needed)."""
+
+    credited_ms: int  # the reported position, at most the anchor's position + elapsed time
+    clamped: bool  # beyond that limit by more than the slack: the player snaps back
+    anchor: Anchor  # the viewing's next anchor
+
+    @property
+    def position_sec(self) -> int:
+        return self.credited_ms // 1000
+
+
+def credit(anchor: Anchor, reported: float, now: datetime, config: SessionConfig) -> Credit:
+    """The honest clock for one report (see the module docstring); pure."""
+    if not math.isfinite(reported) or reported < 0:
+        raise BadRequest("position_sec must be a finite, non-negative number")
+    precise = to_ms(now)
+    # Wall-clock time since the anchor (none if another host's clock ran ahead), never more.
+    limit = min(anchor.position_ms + max(0, precise - anchor.at_ms), config.duration_sec * 1000)
+    wanted = round(reported * 1000)
+    credited = min(wanted, limit)
+    return Credit(credited, wanted > limit + config.slack_sec * 1000,
+                  _next_anchor(anchor, credited, limit, precise, config))
+
+
+def crosses_milestone(anchor: Anchor, earned: Credit, config: SessionConfig) -> bool:
+    """Whether a report may record a milestone: the anchor's position already had its
+    progress recorded (an anchor is issued only after that), so if the credited position
+    reaches no further milestone, the stored progress needs no change from this report."""
+    return progress_for(earned.position_sec, config) > progress_for(anchor.position_ms // 1000,
+                                                                     config)
+
+
+def _advance(state: State, now: datetime, config: SessionConfig, reported: float,
+             anchor: Anchor | None, *, leaving: bool) -> Outcome:
+    """A heartbeat or a leave; `now` to the microsecond (the anchor's clock)."""
     if not math.isfinite(reported) or reported < 0:
         raise BadRequest("position_sec must be a finite, non-negative number")
     if not state.has_session or not has_joined(state):
@@ -275,18 +309,12 @@ def _advance(state: State, now: datetime, precise: int, config: SessionConfig,
         raise AnchorRequired()
     if anchor.session_id != state.session_id:
         raise AnchorMismatch()
-    end_ms = config.duration_sec * 1000
-    # Wall-clock time since the anchor (none if another host's clock ran ahead), never more.
-    limit = min(anchor.position_ms + max(0, precise - anchor.at_ms), end_ms)
-    wanted = round(reported * 1000)
-    credited = min(wanted, limit)
-    stored = state.last_position_sec
-    position = max(stored, credited // 1000)
-    moved = dataclasses.replace(state, last_position_sec=position, last_seen_at=now)
-    moved, events = _milestones(state, moved, now, config)
-    return Outcome(moved, tuple(events), position,
-                   clamped=wanted > limit + config.slack_sec * 1000,
-                   anchor=_next_anchor(anchor, credited, limit, precise, config))
+    earned = credit(anchor, reported, now, config)
+    position = max(state.last_position_sec, earned.position_sec)
+    moved = dataclasses.replace(state, last_position_sec=position,
+                                last_seen_at=now.replace(microsecond=0))
+    moved, events = _milestones(state, moved, now.replace(microsecond=0), config)
+    return Outcome(moved, tuple(events), position, clamped=earned.clamped, anchor=earned.anchor)
 
 
 def _next_anchor(anchor: Anchor, credited: int, limit: int, precise: int,

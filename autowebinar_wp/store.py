@@ -244,12 +244,9 @@ def _insert_statement(table: Table) -> Insert:
     return table.insert()
 
 
-@lru_cache(maxsize=16)
-def _forward_statement(table: Table, keys: tuple[str, ...]) -> Update:
-    """UPDATE of the forward-only keys: each copy keeps its value if that is already larger.
-
-    Binds `b_user_id` and one value per key, `v0`, `v1`, ... in `keys` order.
-    """
+def _forward_values(table: Table, keys: tuple[str, ...]) -> Any:
+    """SET value for the forward-only keys: each copy keeps its value if that is already
+    larger, else takes the new one (`v0`, `v1`, ... in `keys` order)."""
     value = table.c.meta_value
     text_type = table.c.meta_value.type
     chosen: dict[str, Any] = {}
@@ -262,11 +259,32 @@ def _forward_statement(table: Table, keys: tuple[str, ...]) -> Update:
         else:
             keep = and_(value.like(_DATETIME_SHAPE), value >= new)
         chosen[key] = case((keep, value), else_=new)
-    expression = chosen[keys[0]] if len(keys) == 1 else case(chosen, value=table.c.meta_key)
+    return chosen[keys[0]] if len(keys) == 1 else case(chosen, value=table.c.meta_key)
+
+
+@lru_cache(maxsize=16)
+def _forward_statement(table: Table, keys: tuple[str, ...]) -> Update:
+    """UPDATE of the forward-only keys (binds `b_user_id`, `v0`, `v1`, ...)."""
     return (
         table.update()
         .where(table.c.user_id == bindparam("b_user_id"), table.c.meta_key.in_(_key_list(keys)))
-        .values(meta_value=expression)
+        .values(meta_value=_forward_values(table, keys))
+    )
+
+
+@lru_cache(maxsize=16)
+def _anchored_statement(table: Table) -> Update:
+    """Position and last-seen moved forward for the user whose session id is `sid`, with no
+    read first: a self-join on the session row (binds `b_user_id`, `sid`, `v0`, `v1`)."""
+    keys = FORWARD_KEYS
+    session = table.alias("aw_session")
+    return (
+        table.update()
+        .where(table.c.user_id == bindparam("b_user_id"), table.c.meta_key.in_(_key_list(keys)),
+               session.c.user_id == table.c.user_id,
+               session.c.meta_key == META_KEYS["session_id"],
+               session.c.meta_value == bindparam("sid", type_=String()))
+        .values({table.c.meta_value: _forward_values(table, keys)})
     )
 
 
@@ -477,6 +495,17 @@ def apply_plan(conn: Connection, table: Table, loaded: Loaded[Any], change: Plan
         params["b_user_id"] = loaded.user_id
         _execute(conn, _forward_statement(table, keys), params)
     return True
+
+
+def advance_anchored(conn: Connection, table: Table, user_id: int, session_id: str,
+                     position: str, last_seen: str) -> bool:
+    """A heartbeat in one round trip: move position and last-seen forward if the user's
+    session is still `session_id` (its rows exist). False when nothing matched (no such
+    session, or no rows yet): the caller then takes the read-first path."""
+    result = _execute(conn, _anchored_statement(table),
+                      {"b_user_id": user_id, "sid": session_id, "v0": position,
+                       "v1": last_seen})
+    return result.rowcount > 0
 
 
 class UserMetaStore(Generic[S]):

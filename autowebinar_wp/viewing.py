@@ -4,12 +4,16 @@ The layer between the HTTP views (viewer, core events) and the store: the sessio
 stay pure (session.py), the store knows nothing of events, and the outbox's journal is
 written before the write that commits and drained after it (outbox.py explains why).
 
-Heartbeats and leaves of a user whose rows exist take the store's optimistic path on
-MySQL/MariaDB: a SELECT and an UPDATE, each in autocommit, no lock; a milestone adds a
-compare-and-set, and a request that loses one starts over from a fresh read (each loss means
-another request moved the progress on, so this ends within the four milestones). Everything
-else - a first join, a CTA click, anything that inserts rows or repairs duplicates - takes
-the locked path: the per-user lock, one transaction (store.py).
+Heartbeats and leaves (`advance`) on MySQL/MariaDB, fastest first:
+* **Anchored**: what a report earns follows from its signed anchor alone (session.credit).
+  If it reaches no new milestone, one UPDATE moves position and last-seen forward, joined to
+  the user's session row so it applies only to the anchor's session: one round trip, no
+  read, no lock. Most heartbeats end here.
+* **Optimistic**: a SELECT and an UPDATE, each in autocommit, no lock; a milestone adds a
+  compare-and-set, and a request that loses one starts over from a fresh read (each loss
+  means another request moved the progress on, so this ends within the four milestones).
+* **Locked**: everything else - a first join, a CTA click, anything that inserts rows or
+  repairs duplicates - takes the per-user lock and one transaction (store.py).
 """
 
 from __future__ import annotations
@@ -17,11 +21,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from autowebinar_wp import failpoints
+from autowebinar_wp.codec import encode_datetime
 from autowebinar_wp.events import payloads
 from autowebinar_wp.services import Services
-from autowebinar_wp.session import Action, Heartbeat, Leave, Outcome, decide
+from autowebinar_wp.session import (
+    Action,
+    Anchor,
+    Heartbeat,
+    Leave,
+    Outcome,
+    credit,
+    crosses_milestone,
+    decide,
+    progress_for,
+)
 from autowebinar_wp.state import State
-from autowebinar_wp.store import Loaded, plan
+from autowebinar_wp.store import Loaded, advance_anchored, plan
 
 # Starting over after a lost compare-and-set; the fifth attempt takes the lock.
 OPTIMISTIC_ATTEMPTS = 4
@@ -31,6 +46,50 @@ OPTIMISTIC_ATTEMPTS = 4
 class Applied:
     loaded: Loaded[State]  # the state as read (and the referral keys)
     outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Advanced:
+    """Where a heartbeat or leave left the viewing, as the player needs it."""
+
+    position_sec: int
+    progress_percent: int
+    completed: bool
+    cta_visible: bool
+    clamped: bool
+    anchor: Anchor | None
+
+
+def advance(svc: Services, user_id: int, action: Heartbeat | Leave) -> Advanced:
+    """A heartbeat or a leave: anchored if it can be, else read first (see the docstring)."""
+    if svc.store.optimistic and action.anchor is not None:
+        done = _anchored(svc, user_id, action, action.anchor)
+        if done is not None:
+            return done
+    outcome = apply(svc, user_id, action).outcome
+    return Advanced(outcome.position_sec, outcome.state.progress_percent,
+                    outcome.state.completed, outcome.cta_visible(svc.session), outcome.clamped,
+                    outcome.anchor)
+
+
+def _anchored(svc: Services, user_id: int, action: Heartbeat | Leave,
+              anchor: Anchor) -> Advanced | None:
+    """One UPDATE, no read; None if the report may cross a milestone or nothing matched (no
+    session, another session, no rows yet): the read-first path then decides and answers."""
+    config = svc.session
+    earned = credit(anchor, action.position_sec, svc.now(), config)
+    if crosses_milestone(anchor, earned, config):
+        return None
+    with svc.store.engine.connect() as conn:
+        if not advance_anchored(conn, svc.store.table, user_id, anchor.session_id,
+                                str(earned.position_sec), encode_datetime(svc.now())):
+            return None
+    # The anchor's milestones were recorded before it was issued: this report's position
+    # reaches the same ones. (Another tab may be further on: the answer is this viewing's.)
+    progress = progress_for(earned.position_sec, config)
+    return Advanced(earned.position_sec, progress, progress == 100,
+                    earned.position_sec >= config.cta_at or progress == 100, earned.clamped,
+                    earned.anchor)
 
 
 class _Lost(Exception):

@@ -1,4 +1,4 @@
-"""Workers for the race tests: many heartbeats of one user at once, through viewing.apply.
+"""Workers for the race tests: many heartbeats of one user at once, through viewing.advance.
 
 A plain module so that spawned processes can import it. Each call builds its own app (its
 own engine and pool), as a server worker would, and returns what happened for the test to
@@ -16,7 +16,7 @@ from typing import Any
 from autowebinar_wp import create_app
 from autowebinar_wp.services import services
 from autowebinar_wp.session import Anchor, Heartbeat, SessionConfig
-from autowebinar_wp.viewing import apply
+from autowebinar_wp.viewing import advance
 from tests.support import SECRET
 
 CONFIG = {"EMBED_SECRET": SECRET, "VIDEO_DURATION_SEC": 100, "CTA_AT_SEC": 60,
@@ -61,7 +61,7 @@ def heartbeats(database_url: str | None, instance: str, user_id: int,
                 for step in range(times):
                     position = round(rng.uniform(60 if step == 0 else 0, 100), 3)
                     reported.append(position)
-                    apply(svc, user_id, Heartbeat(position, Anchor(*anchor)))
+                    advance(svc, user_id, Heartbeat(position, Anchor(*anchor)))
         except Exception as exc:  # noqa: BLE001 - reported to the test, which fails on it
             errors.append(f"{type(exc).__name__}: {exc}")
 

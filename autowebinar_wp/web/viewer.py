@@ -20,8 +20,8 @@ from autowebinar_wp.codec import MAX_POSITION_SEC
 from autowebinar_wp.errors import InvalidPlayerError, InvalidPosition, TokenExpired, Unauthorized
 from autowebinar_wp.events import ref_id
 from autowebinar_wp.services import services
-from autowebinar_wp.session import Anchor, Cta, Heartbeat, Join, Leave, Outcome
-from autowebinar_wp.viewing import apply
+from autowebinar_wp.session import Anchor, Cta, Heartbeat, Join, Leave
+from autowebinar_wp.viewing import advance, apply
 from autowebinar_wp.web.auth import (
     current_viewer,
     json_body,
@@ -50,12 +50,12 @@ def anchor_from(body: dict[str, Any], viewer: tokens.Viewer) -> Anchor | None:
                           svc.timestamp())
 
 
-def signed(viewer: tokens.Viewer, outcome: Outcome) -> dict[str, str]:
+def signed(viewer: tokens.Viewer, anchor: Anchor | None) -> dict[str, str]:
     """{"anchor": …} for the response when the viewing has one."""
-    if outcome.anchor is None:
+    if anchor is None:
         return {}
     config = current_app.config
-    return {"anchor": anchors.sign(config["EMBED_SECRET"], viewer.user_id, outcome.anchor,
+    return {"anchor": anchors.sign(config["EMBED_SECRET"], viewer.user_id, anchor,
                                    config["MAX_VIEWING_SEC"])}
 
 
@@ -90,7 +90,7 @@ def join() -> Response:
         "starts_in_sec": outcome.starts_in_sec,
         "resumed": outcome.resumed,
         "server_time": svc.now().isoformat(timespec="seconds"),
-        **signed(viewer, outcome),
+        **signed(viewer, outcome.anchor),
     }, viewer)
 
 
@@ -101,15 +101,14 @@ def heartbeat() -> Response:
     viewer = current_viewer()
     body = json_body()
     action = Heartbeat(position_from(body), anchor_from(body, viewer))
-    outcome = apply(svc, viewer.user_id, action).outcome
-    state = outcome.state
+    done = advance(svc, viewer.user_id, action)
     return with_token({
-        "position_sec": outcome.position_sec,
-        "progress_percent": state.progress_percent,
-        "completed": state.completed,
-        "cta_visible": outcome.cta_visible(svc.session),
-        "clamped": outcome.clamped,
-        **signed(viewer, outcome),
+        "position_sec": done.position_sec,
+        "progress_percent": done.progress_percent,
+        "completed": done.completed,
+        "cta_visible": done.cta_visible,
+        "clamped": done.clamped,
+        **signed(viewer, done.anchor),
     }, viewer)
 
 
@@ -124,7 +123,7 @@ def leave() -> tuple[str, int]:
             body["position_sec"] = float(body.get("position_sec", ""))
         except ValueError as exc:
             raise InvalidPosition() from exc
-    apply(services(), viewer.user_id, Leave(position_from(body), anchor_from(body, viewer)))
+    advance(services(), viewer.user_id, Leave(position_from(body), anchor_from(body, viewer)))
     return "", 204
 
 
