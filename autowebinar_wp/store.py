@@ -17,17 +17,22 @@ Rules this module enforces (DESIGN §3 and §7, WORDPRESS_FACTS.md):
   all (a key a namespace may have to empty is written as '', which WordPress reads exactly
   like a missing row).
 
-Two write paths (BENCHMARKS.md measures both):
+Three write paths, slowest and most general first (viewing.py chooses; BENCHMARKS.md
+measures them):
 * **Locked** (`UserMetaStore.transaction`): a per-user named lock, then a transaction: read,
   save, COMMIT. Needed wherever rows may be INSERTed, because there is no unique key.
 * **Optimistic** (`plan` + `apply_plan`, MySQL/MariaDB, AutoWebinar's keys only): a
-  heartbeat or a leave of a
-  user whose rows exist. The read and the writes each run in autocommit, with no lock, and the
-  SQL itself keeps the invariants: the position and the last-seen time only move forward
-  (the larger of the stored and the new value wins, per row, so every copy of a key stays
-  equal), and a milestone is recorded by a compare-and-set whose affected-row count tells
-  the one request that crossed it, which alone emits its events. The common heartbeat is two
-  round trips: SELECT and UPDATE.
+  heartbeat or a leave of a user whose rows exist. The read and the writes each run in
+  autocommit, with no lock, and the SQL itself keeps the invariants: the position and the
+  last-seen time only move forward (the larger of the stored and the new value wins, per
+  row, so every copy of a key stays equal), and a milestone is recorded by a compare-and-set
+  whose affected-row count tells the one request that crossed it, which alone emits its
+  events: SELECT and UPDATE(s).
+* **Anchored** (`advance_anchored`, MySQL/MariaDB): a heartbeat whose signed anchor shows
+  it reaches no new milestone needs no read at all. One UPDATE moves the same two keys
+  forward, joined to the user's session-id row so that it applies only while the anchor's
+  session is the user's session; no row matched sends the caller back to the read. The
+  common heartbeat is this one round trip.
 
 Functions take the connection first and never commit; `UserMetaStore.transaction()` owns
 the transaction and the per-user lock.

@@ -110,8 +110,8 @@ SQL_RELEASE = "DO RELEASE_LOCK(%s)"
 RAW_MODES = ("min", "locked")
 
 STATUS_KEYS = (
-    "Questions", "Com_select", "Com_update", "Com_insert", "Com_commit", "Com_rollback",
-    "Com_do", "Com_admin_commands", "Bytes_received", "Bytes_sent",
+    "Questions", "Com_select", "Com_update", "Com_update_multi", "Com_insert", "Com_commit",
+    "Com_rollback", "Com_do", "Com_admin_commands", "Bytes_received", "Bytes_sent",
     "Innodb_data_written", "Innodb_data_writes",
     "Innodb_os_log_written", "Innodb_log_writes", "Innodb_data_fsyncs", "Innodb_os_log_fsyncs",
     "Innodb_pages_written", "Handler_update", "Handler_read_key", "Handler_read_next",
@@ -492,6 +492,7 @@ class Window:
             # of this server (other test runs): InnoDB byte counters are global only.
             # (the two snapshots are not atomic: a difference of a few either way is noise)
             out["foreign_updates"] = max(0, int(self.status.get("Com_update", 0)
+                                                + self.status.get("Com_update_multi", 0)
                                                 - self.user.get("UPDATE_COMMANDS", 0)))
         return out
 
@@ -728,6 +729,7 @@ def write_amplification(window: dict[str, Any]) -> dict[str, Any]:
         "statements (Questions)": per.get("Questions", 0),
         "Com_select": per.get("Com_select", 0),
         "Com_update": per.get("Com_update", 0),
+        "Com_update_multi (the anchored UPDATE's join)": per.get("Com_update_multi", 0),
         "Com_insert": per.get("Com_insert", 0),
         "Com_commit": per.get("Com_commit", 0),
         "Com_rollback": per.get("Com_rollback", 0),
