@@ -28,6 +28,9 @@ ENV_PREFIX = "AUTOWEBINAR"
 DEFAULTS: dict[str, Any] = {
     # Storage: None means the embedded SQLite file in the Flask instance folder.
     "DATABASE_URL": None,
+    # MySQL/MariaDB: how long one connect, read or write on the socket may take before the
+    # request fails with a 503 and the connection is dropped (a hung server or network).
+    "DATABASE_TIMEOUT_SEC": 10,
     "TABLE_PREFIX": "wp_",
     # Secrets. None outside demo mode is a start-up error where the secret is needed.
     "EMBED_SECRET": None,
@@ -190,6 +193,7 @@ def normalise_and_validate(config: Config, instance_path: str) -> None:
     config["DEMO"] = _as_bool(config.get("DEMO"))
 
     for key, minimum in (
+        ("DATABASE_TIMEOUT_SEC", 1),
         ("VIDEO_DURATION_SEC", 1),
         ("START_DELAY_SEC", 0),
         ("HEARTBEAT_SEC", 1),

@@ -32,8 +32,15 @@ def embedded_url(instance_path: str) -> str:
     return "sqlite:///" + str(Path(instance_path) / EMBEDDED_DB_NAME)
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
-    """An engine with the settings WordPress's database needs (utf8mb4, pre-ping, recycle)."""
+def make_engine(url: str, *, pool_size: int = 5, timeout_sec: int = 10) -> Engine:
+    """An engine with the settings WordPress's database needs (utf8mb4, pre-ping, recycle).
+
+    On MySQL/MariaDB every socket operation is bounded by `timeout_sec` (PyMySQL's connect,
+    read and write timeouts; the URL's own `?read_timeout=` etc. win): without a read
+    timeout, a server that stops answering without closing the connection (a network
+    partition, a frozen host) would hold a worker forever. A timed-out statement fails like
+    a lost connection: a 503, and the connection is dropped from the pool.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -44,8 +51,12 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
             raise ConfigError(["DATABASE_URL: use the PyMySQL driver, mysql+pymysql://..."])
         if "charset" not in parsed.query:
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+        timeouts = {name: timeout_sec for name in ("connect_timeout", "read_timeout",
+                                                   "write_timeout")
+                    if name not in parsed.query}
         engine = create_engine(
             parsed,
+            connect_args=timeouts,
             pool_recycle=3600,
             pool_size=pool_size,
             max_overflow=pool_size,
@@ -151,7 +162,8 @@ def open_store(config: Mapping[str, Any],
         url = embedded_url(instance_path)
     else:
         url = str(config["DATABASE_URL"])
-    engine = make_engine(url, pool_size=int(config.get("DB_POOL_SIZE", 5)))
+    engine = make_engine(url, pool_size=int(config.get("DB_POOL_SIZE", 5)),
+                         timeout_sec=int(config.get("DATABASE_TIMEOUT_SEC", 10)))
     if embedded:
         create_embedded_schema(engine, config["TABLE_PREFIX"])
     return engine, UserMetaStore(engine, config["TABLE_PREFIX"], config["REF_META_KEYS"]), embedded

@@ -242,7 +242,9 @@ def app_for(db: str, size: int, instance: str, pause: float) -> Any:
 def measure(db: str, size: int, repeat: int, with_before: bool, with_export: bool,
             with_site: bool) -> dict[str, Any]:
     url = f"mysql+pymysql://root@127.0.0.1:3306/{db}"
-    engine = make_engine(url, pool_size=1)
+    # the floors and the old SQL are single queries of up to a minute at 1M users; the app
+    # (below) keeps the default DATABASE_TIMEOUT_SEC, which its scan batches stay far under
+    engine = make_engine(url, pool_size=1, timeout_sec=600)
     table = usermeta_table(f"s{size}_")
     name = table.name
     r: dict[str, Any] = {}

@@ -227,11 +227,16 @@ class ScratchMariaDB:
         """Start the server; returns the seconds until it answered a ping."""
         assert self.process is None or self.process.poll() is not None, "already running"
         began = time.monotonic()
+        (self.root / "tmp").mkdir(exist_ok=True)
         self.process = subprocess.Popen(
             [_mariadb_tool("mariadbd"), "--no-defaults", "--user=root",
              f"--datadir={self.datadir}", f"--port={self.port}", "--bind-address=127.0.0.1",
              f"--socket={self.root / 'mariadbd.sock'}", f"--pid-file={self.root / 'pid'}",
              f"--log-error={self.log}", "--skip-name-resolve", "--innodb-buffer-pool-size=32M",
+             # its own temporary directory: at start-up mariadbd deletes every #sql* file in
+             # its tmpdir (mysql_rm_tmp_tables), which in /tmp are the shared server's
+             # in-flight temporary tables
+             f"--tmpdir={self.root / 'tmp'}",
              # durability as WordPress's servers default to: redo log flushed at each commit
              "--innodb-flush-log-at-trx-commit=1", "--max-connections=300"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -260,7 +265,18 @@ class ScratchMariaDB:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
 
+    def freeze(self) -> None:
+        """SIGSTOP: the server keeps every connection open and answers nothing, as a frozen
+        host or a network partition does (nothing is closed, so only a timeout notices)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
+        self.thaw()  # a frozen server would not act on SIGTERM
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:

@@ -55,6 +55,7 @@ def test_demo_mode_generates_and_keeps_secrets(tmp_path, monkeypatch) -> None:
         ({"AUTOWEBINAR_EMBED_SECRET": "short"}, "at least 32"),
         ({"AUTOWEBINAR_TABLE_PREFIX": "wp_; DROP TABLE x"}, "TABLE_PREFIX"),
         ({"AUTOWEBINAR_VIDEO_DURATION_SEC": "0"}, "VIDEO_DURATION_SEC must be >= 1"),
+        ({"AUTOWEBINAR_DATABASE_TIMEOUT_SEC": "0"}, "DATABASE_TIMEOUT_SEC must be >= 1"),
         ({"AUTOWEBINAR_VIDEO_DURATION_SEC": "ten"}, "VIDEO_DURATION_SEC must be an integer"),
         ({"AUTOWEBINAR_CTA_AT_SEC": "999"}, "CTA_AT_SEC (999) is after the end"),
         ({"AUTOWEBINAR_LOCALE": "de"}, "LOCALE must be one of"),

@@ -113,3 +113,22 @@ def test_an_idle_connection_the_server_dropped_is_replaced(engine, mysql_backend
         assert connection_id(engine) != second  # ...and the pool has replaced it
     finally:
         killer.dispose()
+
+
+def test_every_socket_operation_is_bounded_and_the_url_may_say_otherwise(mysql_backend) -> None:
+    # A hung server (tests/reliability/test_db_hang.py) must not hold a worker for ever.
+    defaulted = make_engine(mysql_backend.url, pool_size=1, timeout_sec=7)
+    separator = "&" if "?" in mysql_backend.url else "?"
+    own = make_engine(f"{mysql_backend.url}{separator}read_timeout=3", pool_size=1,
+                      timeout_sec=7)
+    try:
+        with defaulted.connect() as conn:
+            driver = conn.connection.driver_connection
+            timeouts = (driver.connect_timeout, driver._read_timeout, driver._write_timeout)
+            assert timeouts == (7, 7, 7)
+        with own.connect() as conn:
+            driver = conn.connection.driver_connection
+            assert (driver._read_timeout, driver._write_timeout) == (3, 7)
+    finally:
+        defaulted.dispose()
+        own.dispose()
