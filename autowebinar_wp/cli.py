@@ -195,9 +195,7 @@ def seed_demo_referrals(app: Any) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 def demo(config_file: str | None, host: str, port: int) -> None:
-    """Run on the embedded default (SQLite, demo video, demo secrets) and print the links."""
-    from autowebinar_wp import tokens
-
+    """Run on the embedded default (SQLite, demo video, demo secrets); print the page to open."""
     for key, value in DEMO_DEFAULTS.items():
         os.environ.setdefault(key, value)
     # The demo's stand-in CRM receives the signed webhooks on this very server.
@@ -209,15 +207,12 @@ def demo(config_file: str | None, host: str, port: int) -> None:
     else:
         click.echo("note: DATABASE_URL is set, so the demo uses that database.", err=True)
     base = f"http://{host}:{port}"
-    secret = app.config["EMBED_SECRET"]
-    viewer = tokens.mint(secret, 1, "viewer", 3600)
-    admin = tokens.mint(secret, 1, "admin", app.config["ADMIN_TOKEN_TTL_SEC"])
     click.echo(f"\nAutoWebinar demo (embedded SQLite in {app.instance_path})\n")
-    click.echo(f"  Demo site page : {base}/demo")
-    click.echo(f"  Player         : {base}/embed?token={viewer}")
-    if "admin.dashboard" in app.view_functions:
-        click.echo(f"  Admin          : {base}/admin#token={admin}")
-    click.echo("\n  Links are valid for an hour; /demo mints fresh ones. Ctrl+C stops.\n")
+    # Only the page: it mints the player's and the admin's tokens itself (no token is
+    # printed, even a demo one, so none ends up in a terminal log).
+    click.echo(f"  Open {base}/demo : a stand-in WordPress page with the player, links to")
+    click.echo("  the admin dashboard and to a new viewer, and the webhooks the CRM received.")
+    click.echo("\n  Ctrl+C stops.\n")
     _serve_with_consumer(app, config_file, DEFAULT_SERVER, host, port, 1, 8)
 
 

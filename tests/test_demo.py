@@ -30,6 +30,9 @@ def test_demo_page_frames_the_player_with_a_fresh_token(tmp_path, monkeypatch) -
     embed = client.get(f"/embed?token={token}")
     assert embed.status_code == 200
     assert "frame-ancestors 'self'" in embed.headers["Content-Security-Policy"]
+    # the admin link carries its token in the fragment, which no server or proxy log sees
+    admin_link = html.split('href="/admin')[1].split('"')[0]
+    assert admin_link.startswith("#token=eyJ") and "?" not in admin_link
 
 
 def test_demo_receiver_verifies_signatures(tmp_path, monkeypatch) -> None:
