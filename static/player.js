@@ -389,6 +389,12 @@
     api(cfg.api.error, body).catch(function () { /* the message above is what matters */ });
   }
 
+  // A missing file on a fast server can fail every <source> before this script runs, and
+  // the error event is gone by then: the state still says so.
+  if (!media.hls && video.querySelector("source") && video.networkState === 3 /* NETWORK_NO_SOURCE */) {
+    mediaFailed("video", "no playable source");
+  }
+
   var captionsUi = window.AutowebinarPlayer && window.AutowebinarPlayer.captions;
   if (captionsUi && $("aw-cc")) {
     captionsUi.setup({
