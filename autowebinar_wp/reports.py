@@ -90,31 +90,11 @@ class exact(FunctionElement[str]):  # noqa: N801 - a SQL function, named like on
     inherit_cache = True
 
 
-@compiles(exact)
-def _exact_default(element: exact, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(exact, *MYSQL)
-def _exact_mysql(element: exact, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS BINARY)"
-
-
 class as_int(FunctionElement[int]):  # noqa: N801
     """CAST to an integer (the leading digits; 0 for none)."""
 
     name = "as_int"
     inherit_cache = True
-
-
-@compiles(as_int)
-def _as_int_default(element: as_int, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS INTEGER)"
-
-
-@compiles(as_int, *MYSQL)
-def _as_int_mysql(element: as_int, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS SIGNED)"
 
 
 class as_text(FunctionElement[str]):  # noqa: N801
@@ -123,16 +103,6 @@ class as_text(FunctionElement[str]):  # noqa: N801
     type = String()
     name = "as_text"
     inherit_cache = True
-
-
-@compiles(as_text)
-def _as_text_default(element: as_text, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
-
-
-@compiles(as_text, *MYSQL)
-def _as_text_mysql(element: as_text, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS BINARY)"
 
 
 class short(FunctionElement[str]):  # noqa: N801
@@ -144,14 +114,24 @@ class short(FunctionElement[str]):  # noqa: N801
     inherit_cache = True
 
 
-@compiles(short)
-def _short_default(element: short, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
+def _cast_to(sql_type: str | None) -> Callable[..., str]:
+    """A compiler for a one-argument function: CAST(argument AS sql_type), or the argument
+    itself for None."""
+    def compile_cast(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+        argument = compiler.process(element.clauses, **kw)
+        return argument if sql_type is None else f"CAST({argument} AS {sql_type})"
+    return compile_cast
 
 
-@compiles(short, *MYSQL)
-def _short_mysql(element: short, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS BINARY(19))"
+# function: (the cast elsewhere (SQLite), the cast on MySQL/MariaDB)
+for _function, (_elsewhere, _on_mysql) in {
+    exact: (None, "BINARY"),
+    as_int: ("INTEGER", "SIGNED"),
+    as_text: ("TEXT", "BINARY"),
+    short: (None, "BINARY(19)"),
+}.items():
+    compiles(_function)(_cast_to(_elsewhere))
+    compiles(_function, *MYSQL)(_cast_to(_on_mysql))
 
 
 class joined(FunctionElement[str]):  # noqa: N801
