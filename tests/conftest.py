@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from autowebinar_wp import create_app
 from autowebinar_wp.db import make_engine
+from tests import admin_population
 from tests.support import (
     MYSQL_ENV,
     POOL,
@@ -83,6 +84,16 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     yield b
     assert b.checksum() == before, "a row outside the autowebinar_* namespace changed"
     b.engine.dispose()
+
+
+@pytest.fixture
+def populated(backend: Backend) -> Iterator[admin_population.Populated]:
+    """The admin tests' members (tests/admin_population.py) in their own usermeta table."""
+    admin_population.create_table(backend, admin_population.PREFIX)
+    data = admin_population.Populated(backend)
+    data.insert(admin_population.population())
+    yield data
+    admin_population.drop_table(backend, admin_population.PREFIX)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,21 +31,11 @@ from tests.admin_population import (
     expected_retention,
     expected_row,
     members,
-    population,
 )
 from tests.support import Backend, Harness
 
 FUNNEL, PROGRESS = "/api/v1/admin/funnel", "/api/v1/admin/progress"
 RETENTION, REFRESH, EXPORT = "/api/v1/admin/retention", "/api/v1/admin/refresh", "/admin/export.csv"
-
-
-@pytest.fixture
-def populated(backend: Backend) -> Iterator[Populated]:
-    create_table(backend, PREFIX)
-    data = Populated(backend)
-    data.insert(population())
-    yield data
-    drop_table(backend, PREFIX)
 
 
 def on_site(harness: Harness) -> Harness:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import random
 import string
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -37,21 +36,11 @@ from tests.admin_population import (
     expected_retention,
     expected_row,
     members,
-    population,
 )
 from tests.support import Backend
 
 K = META_KEYS
 TABLE = usermeta_table(PREFIX)
-
-
-@pytest.fixture
-def populated(backend: Backend) -> Iterator[Populated]:
-    create_table(backend, PREFIX)
-    data = Populated(backend)
-    data.insert(population())
-    yield data
-    drop_table(backend, PREFIX)
 
 
 class Sleeps(list[float]):

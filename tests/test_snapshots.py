@@ -33,13 +33,10 @@ from tests.admin_population import (
     DURATION,
     PREFIX,
     Populated,
-    create_table,
-    drop_table,
     expected_funnel,
     expected_order,
-    population,
 )
-from tests.support import Backend, FakeClock
+from tests.support import FakeClock
 
 REDIS_URL = os.environ.get("AUTOWEBINAR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TABLE = usermeta_table(PREFIX)
@@ -47,15 +44,6 @@ TABLE = usermeta_table(PREFIX)
 
 def run_now(work: Callable[[], None]) -> None:
     work()
-
-
-@pytest.fixture
-def populated(backend: Backend) -> Iterator[Populated]:
-    create_table(backend, PREFIX)
-    data = Populated(backend)
-    data.insert(population())
-    yield data
-    drop_table(backend, PREFIX)
 
 
 def redis_blobs() -> RedisBlobs:
