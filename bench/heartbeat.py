@@ -75,6 +75,7 @@ if SRC:
 
 from autowebinar_wp import tokens  # noqa: E402
 from autowebinar_wp.session import SessionConfig  # noqa: E402
+from tests.processes import children as child_pids  # noqa: E402
 from tests.wordpress_fixtures import WP_USERMETA_DDL, wordpress_meta  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -155,18 +156,6 @@ def proc_cpu_sec(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / clock_ticks()
-
-
-def proc_children(pid: int) -> list[int]:
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            kids.append(int(stat.parent.name))
-    return sorted(kids)
 
 
 def proc_status_kb(pid: int, field: str) -> int:
@@ -342,7 +331,7 @@ class Server:
     def workers(self) -> list[int]:
         """The worker processes (granian and gunicorn both fork them from the serve process;
         the webhook consumer is not started, since the bench sets no webhooks)."""
-        return proc_children(self.proc.pid)
+        return sorted(child_pids(self.proc.pid))
 
     def threads_per_worker(self) -> int:
         """Python threads per worker as the server runs it (from the command line)."""

@@ -42,6 +42,7 @@ from urllib.parse import unquote
 
 from autowebinar_wp.session import END_TOLERANCE_SEC
 from autowebinar_wp.state import MILESTONES
+from tests.processes import children as child_pids
 from tests.wordpress.harness import (
     MARKER,
     HarnessUnavailable,
@@ -475,18 +476,6 @@ def _listening(port: int) -> bool:
         return False
 
 
-def _children(pid: int) -> list[int]:
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            kids.append(int(stat.parent.name))
-    return sorted(kids)
-
-
 class WordPressServer:
     """nginx in front of a static php-fpm pool, both in their own process groups."""
 
@@ -523,7 +512,7 @@ class WordPressServer:
                 fpm_cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 _wait(lambda: (root / "php-fpm.sock").exists()
-                      and len(_children(fpm_proc.pid)) >= children,
+                      and len(child_pids(fpm_proc.pid)) >= children,
                       "php-fpm", [fpm_proc], root / "php-fpm.log")
                 self.nginx = subprocess.Popen(
                     [nginx, "-e", str(root / "nginx-error.log"), "-c", str(root / "nginx.conf"),
@@ -539,15 +528,15 @@ class WordPressServer:
         """php = the php-fpm master and its children; nginx = master and workers."""
         groups: dict[str, list[int]] = {"php": [], "nginx": []}
         if self.fpm is not None:
-            groups["php"] = [self.fpm.pid, *_children(self.fpm.pid)]
+            groups["php"] = [self.fpm.pid, *child_pids(self.fpm.pid)]
         if self.nginx is not None:
-            groups["nginx"] = [self.nginx.pid, *_children(self.nginx.pid)]
+            groups["nginx"] = [self.nginx.pid, *child_pids(self.nginx.pid)]
         return groups
 
     @property
     def workers(self) -> list[int]:
         """The php-fpm children (the processes that run WordPress)."""
-        return _children(self.fpm.pid) if self.fpm is not None else []
+        return child_pids(self.fpm.pid) if self.fpm is not None else []
 
     def info(self) -> dict[str, Any]:
         """PHP version, SAPI and opcache statistics as php-fpm reports them."""
