@@ -191,9 +191,12 @@ def progress_for(position_sec: int, config: SessionConfig) -> int:
 
 
 def is_cta_visible(state: State, config: SessionConfig) -> bool:
-    return state.has_session and (
-        state.completed or state.last_position_sec >= config.cta_at
-    )
+    return state.has_session and cta_visible_at(state.last_position_sec, state.completed, config)
+
+
+def cta_visible_at(position_sec: int, completed: bool, config: SessionConfig) -> bool:
+    """The CTA rule (DESIGN §4) for a viewing at this position."""
+    return completed or position_sec >= config.cta_at
 
 
 def crossed(old_progress: int, new_progress: int) -> list[int]:

@@ -32,6 +32,7 @@ from autowebinar_wp.session import (
     Outcome,
     credit,
     crosses_milestone,
+    cta_visible_at,
     decide,
     progress_for,
 )
@@ -87,8 +88,9 @@ def _anchored(svc: Services, user_id: int, action: Heartbeat | Leave,
     # The anchor's milestones were recorded before it was issued: this report's position
     # reaches the same ones. (Another tab may be further on: the answer is this viewing's.)
     progress = progress_for(earned.position_sec, config)
-    return Advanced(earned.position_sec, progress, progress == 100,
-                    earned.position_sec >= config.cta_at or progress == 100, earned.clamped,
+    completed = progress == 100
+    return Advanced(earned.position_sec, progress, completed,
+                    cta_visible_at(earned.position_sec, completed, config), earned.clamped,
                     earned.anchor)
 
 
