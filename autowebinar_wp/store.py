@@ -31,8 +31,9 @@ measures them):
 * **Anchored** (`advance_anchored`, MySQL/MariaDB): a heartbeat whose signed anchor shows
   it reaches no new milestone needs no read at all. One UPDATE moves the same two keys
   forward, joined to the user's session-id row so that it applies only while the anchor's
-  session is the user's session; no row matched sends the caller back to the read. The
-  common heartbeat is this one round trip.
+  session is the user's session, and to the stored position, which must not be further on
+  (another tab ahead: the answer must be the stored viewing's); no row matched sends the
+  caller back to the read. The common heartbeat is this one round trip.
 
 Functions take the connection first and never commit; `UserMetaStore.transaction()` owns
 the transaction and the per-user lock.
@@ -71,6 +72,7 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
+    not_,
     or_,
     select,
     text,
@@ -249,6 +251,15 @@ def _insert_statement(table: Table) -> Insert:
     return table.insert()
 
 
+def _position_beyond(value: Any, new: Any, *, or_equal: bool) -> Any:
+    """Whether a stored position is a canonical number larger than `new` (or equal): compared
+    as text by length first, as a number compares, so no CAST ever meets garbage."""
+    length, new_length = func.char_length(value), func.char_length(new)
+    same_length = value >= new if or_equal else value > new
+    return and_(value.regexp_match(_CANONICAL_INT),
+                or_(length > new_length, and_(length == new_length, same_length)))
+
+
 def _forward_values(table: Table, keys: tuple[str, ...]) -> Any:
     """SET value for the forward-only keys: each copy keeps its value if that is already
     larger, else takes the new one (`v0`, `v1`, ... in `keys` order)."""
@@ -258,9 +269,7 @@ def _forward_values(table: Table, keys: tuple[str, ...]) -> Any:
     for i, key in enumerate(keys):
         new = bindparam(f"v{i}", type_=text_type)
         if key == META_KEYS["last_position_sec"]:
-            larger = or_(func.char_length(value) > func.char_length(new),
-                         and_(func.char_length(value) == func.char_length(new), value >= new))
-            keep = and_(value.regexp_match(_CANONICAL_INT), larger)
+            keep = _position_beyond(value, new, or_equal=True)
         else:
             keep = and_(value.like(_DATETIME_SHAPE), value >= new)
         chosen[key] = case((keep, value), else_=new)
@@ -280,15 +289,22 @@ def _forward_statement(table: Table, keys: tuple[str, ...]) -> Update:
 @lru_cache(maxsize=16)
 def _anchored_statement(table: Table) -> Update:
     """Position and last-seen moved forward for the user whose session id is `sid`, with no
-    read first: a self-join on the session row (binds `b_user_id`, `sid`, `v0`, `v1`)."""
+    read first: self-joins on the session row and on the stored position, which must not be
+    further on than this report (else another tab or device is ahead, and the caller reads
+    the stored viewing to answer as it stands). Binds `b_user_id`, `sid`, `v0`, `v1`."""
     keys = FORWARD_KEYS
-    session = table.alias("aw_session")
+    session, stored = table.alias("aw_session"), table.alias("aw_position")
     return (
         table.update()
         .where(table.c.user_id == bindparam("b_user_id"), table.c.meta_key.in_(_key_list(keys)),
                session.c.user_id == table.c.user_id,
                session.c.meta_key == META_KEYS["session_id"],
-               session.c.meta_value == bindparam("sid", type_=String()))
+               session.c.meta_value == bindparam("sid", type_=String()),
+               stored.c.user_id == table.c.user_id,
+               stored.c.meta_key == META_KEYS["last_position_sec"],
+               not_(_position_beyond(stored.c.meta_value,
+                                     bindparam("v0", type_=table.c.meta_value.type),
+                                     or_equal=False)))
         .values({table.c.meta_value: _forward_values(table, keys)})
     )
 

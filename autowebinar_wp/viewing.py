@@ -7,8 +7,9 @@ written before the write that commits and drained after it (outbox.py explains w
 Heartbeats and leaves (`advance`) on MySQL/MariaDB, fastest first:
 * **Anchored**: what a report earns follows from its signed anchor alone (session.credit).
   If it reaches no new milestone, one UPDATE moves position and last-seen forward, joined to
-  the user's session row so it applies only to the anchor's session: one round trip, no
-  read, no lock. Most heartbeats end here.
+  the user's session row so it applies only to the anchor's session, and to the stored
+  position so it applies only when no other tab is further on: one round trip, no read, no
+  lock. Most heartbeats end here.
 * **Optimistic**: a SELECT and an UPDATE, each in autocommit, no lock; a milestone adds a
   compare-and-set, and a request that loses one starts over from a fresh read (each loss
   means another request moved the progress on, so this ends within the four milestones).
@@ -76,7 +77,8 @@ def advance(svc: Services, user_id: int, action: Heartbeat | Leave) -> Advanced:
 def _anchored(svc: Services, user_id: int, action: Heartbeat | Leave,
               anchor: Anchor) -> Advanced | None:
     """One UPDATE, no read; None if the report may cross a milestone or nothing matched (no
-    session, another session, no rows yet): the read-first path then decides and answers."""
+    session, another session, no rows yet, another tab further on): the read-first path then
+    decides and answers."""
     config = svc.session
     earned = credit(anchor, action.position_sec, svc.now(), config)
     if crosses_milestone(anchor, earned, config):
@@ -86,7 +88,8 @@ def _anchored(svc: Services, user_id: int, action: Heartbeat | Leave,
                                 str(earned.position_sec), encode_datetime(svc.now())):
             return None
     # The anchor's milestones were recorded before it was issued: this report's position
-    # reaches the same ones. (Another tab may be further on: the answer is this viewing's.)
+    # reaches the same ones. The stored position was not further on (the UPDATE's join), so
+    # this report's position, progress and CTA are the stored viewing's.
     progress = progress_for(earned.position_sec, config)
     completed = progress == 100
     return Advanced(earned.position_sec, progress, completed,

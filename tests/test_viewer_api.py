@@ -309,6 +309,23 @@ def test_player_page_headers_and_honest_content(make_harness) -> None:
         assert forbidden not in page.lower()
 
 
+def test_a_tab_behind_another_is_answered_from_the_stored_viewing(harness) -> None:
+    # Two tabs of one viewer: B plays on past the CTA while A sits near the start. A's next
+    # heartbeat is answered as the stored viewing stands (B's position, the CTA visible), on
+    # the one-statement path too (which then defers to the read: the stored position is
+    # further on than A's report).
+    uid = harness.backend.new_user()
+    tab_a = harness.post(JOIN, uid).get_json()["anchor"]
+    harness.post(JOIN, uid)  # tab B: harness.post echoes its anchors from here on
+    for t in range(10, 71, 10):
+        harness.clock.advance(10)
+        assert harness.post(HB, uid, json={"position_sec": t}).status_code == 200
+    answer = harness.post(HB, uid, json={"position_sec": 5, "anchor": tab_a}).get_json()
+    assert answer["position_sec"] == 70 and answer["cta_visible"] is True
+    assert answer["clamped"] is False
+    assert harness.backend.meta(uid)[META_KEYS["last_position_sec"]] == "70"
+
+
 @pytest.mark.mysql
 def test_statements_per_heartbeat_on_mariadb(mysql_backend, tmp_path) -> None:
     from sqlalchemy import event
