@@ -8,6 +8,8 @@
   var cfg = JSON.parse(document.getElementById("aw-config").textContent);
   var token = cfg.token;
   var anchor = null;   // the server's signed (position, time) of this viewing: echoed back
+  var joins = 0;       // joins sent: an answer to a request sent before the latest join is
+                       // not adopted (its anchor would lag what the join resumed from)
   var t = cfg.i18n;
   // The token stays in memory only: not in the address bar, history or a Referer.
   try { window.history.replaceState(null, "", window.location.pathname); } catch (e) { /* ignore */ }
@@ -56,6 +58,8 @@
   }
 
   function api(path, body) {
+    if (path === cfg.api.join) { joins += 1; }
+    var sentAfter = joins;
     return fetch(path, {
       method: "POST",
       headers: { "Authorization": "Bearer " + token, "Content-Type": "application/json" },
@@ -71,7 +75,7 @@
           throw err;
         }
         if (data && data.token) { token = data.token; }
-        if (data && data.anchor) { anchor = data.anchor; }
+        if (data && data.anchor && sentAfter === joins) { anchor = data.anchor; }
         return data;
       });
     });
