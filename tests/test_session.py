@@ -338,8 +338,9 @@ def test_invariants_over_random_sequences(config, steps) -> None:
 # Time is in milliseconds. Honest tabs play at 1x (or are paused) and report their position as
 # measured `latency` ms before the server sees the report; each adopts the anchor of the
 # response it gets. A duplicated request is the tab's last one since it (re-)joined, sent
-# again later; the tab may adopt either response. A stale request is any earlier honest request delivered again. A
-# cheater reports any position with any anchor ever issued (replays included). Tabs (re-)join.
+# again later; the tab may adopt either response. A stale request is any earlier honest
+# request delivered again. A cheater reports any position with any anchor ever issued
+# (replays included). Tabs (re-)join.
 
 DURATION = 600
 CLOCK_CFG = SessionConfig(duration_sec=DURATION, cta_at_sec=300, slack_sec=2)
